@@ -1,0 +1,108 @@
+import Foundation
+
+/// Where to connect: `amqp://user:password@host:port/vhost` (vhost URL-encoded; `/` when empty path).
+public struct AMQPEndpoint: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var password: String
+    public var vhost: String
+
+    public init(url: String) throws {
+        guard let c = URLComponents(string: url), c.scheme == "amqp" else { throw AMQPError.invalidURL(url) }
+        host = c.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+        port = c.port ?? 5672
+        user = c.user.flatMap { $0.removingPercentEncoding } ?? "guest"
+        password = c.password.flatMap { $0.removingPercentEncoding } ?? "guest"
+        let path = c.percentEncodedPath
+        if path.isEmpty || path == "/" {
+            vhost = "/"
+        } else {
+            vhost = String(path.dropFirst()).removingPercentEncoding ?? String(path.dropFirst())
+        }
+    }
+}
+
+public enum AMQPError: Error, CustomStringConvertible, Sendable {
+    case invalidURL(String)
+    case connection(String)
+    /// The broker refused a declaration or an operation (e.g. PRECONDITION_FAILED).
+    case broker(String)
+    /// The broker nacked a published message, or it was unroutable.
+    case notConfirmed(String)
+    case timeout(String)
+    case closed
+
+    public var description: String {
+        switch self {
+        case .invalidURL(let u): return "invalid AMQP URL: \(u)"
+        case .connection(let m): return "AMQP connection: \(m)"
+        case .broker(let m): return "AMQP broker: \(m)"
+        case .notConfirmed(let m): return "AMQP publish not confirmed: \(m)"
+        case .timeout(let m): return "AMQP timeout: \(m)"
+        case .closed: return "AMQP connection closed"
+        }
+    }
+}
+
+/// Exchanges, queues and bindings declared (idempotently) on every connect.
+public struct AMQPTopology: Sendable, Equatable {
+    public struct Exchange: Sendable, Equatable {
+        public var name: String
+        public var type: String
+        public init(name: String, type: String) {
+            self.name = name
+            self.type = type
+        }
+    }
+
+    public struct Queue: Sendable, Equatable {
+        public var name: String
+        public var quorum: Bool
+        public var deadLetterExchange: String?
+        public var deliveryLimit: Int
+        public init(name: String, quorum: Bool = true, deadLetterExchange: String? = nil, deliveryLimit: Int = 0) {
+            self.name = name
+            self.quorum = quorum
+            self.deadLetterExchange = deadLetterExchange
+            self.deliveryLimit = deliveryLimit
+        }
+    }
+
+    public struct Binding: Sendable, Equatable {
+        public var queue: String
+        public var exchange: String
+        public var routingKey: String
+        public init(queue: String, exchange: String, routingKey: String) {
+            self.queue = queue
+            self.exchange = exchange
+            self.routingKey = routingKey
+        }
+    }
+
+    public var exchanges: [Exchange]
+    public var queues: [Queue]
+    public var bindings: [Binding]
+
+    public init(exchanges: [Exchange] = [], queues: [Queue] = [], bindings: [Binding] = []) {
+        self.exchanges = exchanges
+        self.queues = queues
+        self.bindings = bindings
+    }
+}
+
+/// One delivered message. Ack or reject it through the connection that delivered it.
+public struct AMQPDelivery: Sendable {
+    public var body: [UInt8]
+    public var deliveryTag: UInt64
+    public var redelivered: Bool
+    public var routingKey: String
+    /// Broker's count of earlier deliveries (quorum queues' x-delivery-count), when present.
+    public var deliveryCount: Int?
+    /// String headers among `knownHeaders` that the message carried.
+    public var headers: [String: String]
+    /// Headers read from deliveries: the reason a message was dead-lettered, and a client-chosen job id.
+    public static let knownHeaders = ["x-reframe-error", "x-reframe-job-id"]
+    /// Which connection incarnation delivered it; acks for an older one are dropped (the broker redelivers).
+    public var generation: Int
+}

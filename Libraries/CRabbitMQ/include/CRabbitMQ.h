@@ -1,0 +1,32 @@
+#ifndef REFRAME_CRABBITMQ_H
+#define REFRAME_CRABBITMQ_H
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <amqp_framing.h>
+#include <stdint.h>
+#include <stddef.h>
+
+/// amqp_login is variadic and does not import into Swift; this fixes the PLAIN mechanism.
+amqp_rpc_reply_t reframe_amqp_login(amqp_connection_state_t conn, const char *vhost, int channel_max,
+                                    int frame_max, int heartbeat, const char *user, const char *password);
+
+/// Writes a one-line description of a failed RPC reply (library error or server close) into buf.
+void reframe_amqp_describe_reply(amqp_rpc_reply_t reply, char *buf, size_t buflen);
+
+/// Declares a durable queue; quorum queues get x-queue-type, x-delivery-limit and dead-lettering.
+/// dlx may be NULL (no dead-letter exchange); delivery_limit <= 0 leaves the broker default.
+amqp_rpc_reply_t reframe_amqp_declare_queue(amqp_connection_state_t conn, amqp_channel_t channel,
+                                            const char *name, int quorum, const char *dlx, int delivery_limit);
+
+/// Publishes a persistent JSON message; header_key/header_value (both or neither NULL) add one string header.
+int reframe_amqp_publish(amqp_connection_state_t conn, amqp_channel_t channel, const char *exchange,
+                         const char *routing_key, const void *body, size_t body_len, int mandatory,
+                         const char *header_key, const char *header_value);
+
+/// Copies the string header `key` of a delivered message into buf; returns its length or -1 when absent.
+long reframe_amqp_header(const amqp_basic_properties_t *props, const char *key, char *buf, size_t buflen);
+
+/// Reads the x-death "count" of a delivered message (quorum queues also set x-delivery-count); -1 if absent.
+long reframe_amqp_delivery_count(const amqp_basic_properties_t *props);
+
+#endif

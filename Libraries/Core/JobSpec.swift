@@ -1,0 +1,123 @@
+import Foundation
+
+/// Job spec v1 (DESIGN.md §2): what a user publishes to `reframe.ingest`.
+public struct JobSpec: Codable, Sendable, Equatable {
+    public var version: Int
+    /// Source path relative to the media root.
+    public var source: String
+    /// Output path relative to the media root; derived from the job id when absent.
+    public var output: String?
+    public var upscale: UpscaleSpec?
+    public var interpolate: InterpolateSpec?
+    public var encode: EncodeSpec
+    public var audio: AudioMode?
+    public var priority: Int
+
+    public init(
+        source: String, output: String? = nil, upscale: UpscaleSpec? = nil, interpolate: InterpolateSpec? = nil,
+        encode: EncodeSpec = EncodeSpec(), audio: AudioMode? = nil, priority: Int = 5
+    ) {
+        self.version = 1
+        self.source = source
+        self.output = output
+        self.upscale = upscale
+        self.interpolate = interpolate
+        self.encode = encode
+        self.audio = audio
+        self.priority = priority
+    }
+
+    /// Audio handling after defaults: slow motion drops audio unless asked otherwise.
+    public var effectiveAudio: AudioMode {
+        audio ?? (interpolate?.mode == .slowmo ? .drop : .copy)
+    }
+}
+
+public struct UpscaleSpec: Codable, Sendable, Equatable {
+    public var factor: Int
+    public var model: String
+    public init(factor: Int, model: String = "lanczos") {
+        self.factor = factor
+        self.model = model
+    }
+}
+
+public enum InterpolationMode: String, Codable, Sendable {
+    /// Keeps the duration; the frame rate rises.
+    case smooth
+    /// Keeps the frame rate; the duration stretches by the factor.
+    case slowmo
+}
+
+public struct InterpolateSpec: Codable, Sendable, Equatable {
+    public var factor: Int?
+    public var targetFps: Double?
+    public var mode: InterpolationMode
+    public var model: String
+    public var sceneThreshold: Double?
+
+    public init(factor: Int? = nil, targetFps: Double? = nil, mode: InterpolationMode = .smooth, model: String = "mci",
+                sceneThreshold: Double? = nil) {
+        self.factor = factor
+        self.targetFps = targetFps
+        self.mode = mode
+        self.model = model
+        self.sceneThreshold = sceneThreshold
+    }
+
+    enum CodingKeys: String, CodingKey { case factor, targetFps, mode, model, sceneThreshold }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        factor = try c.decodeIfPresent(Int.self, forKey: .factor)
+        targetFps = try c.decodeIfPresent(Double.self, forKey: .targetFps)
+        mode = try c.decodeIfPresent(InterpolationMode.self, forKey: .mode) ?? .smooth
+        model = try c.decodeIfPresent(String.self, forKey: .model) ?? "mci"
+        sceneThreshold = try c.decodeIfPresent(Double.self, forKey: .sceneThreshold)
+    }
+}
+
+public struct EncodeSpec: Codable, Sendable, Equatable {
+    public var codec: String
+    public var crf: Int
+    public var preset: String
+    public var pixelFormat: String
+
+    public init(codec: String = "libx264", crf: Int = 18, preset: String = "medium", pixelFormat: String = "yuv420p") {
+        self.codec = codec
+        self.crf = crf
+        self.preset = preset
+        self.pixelFormat = pixelFormat
+    }
+
+    enum CodingKeys: String, CodingKey { case codec, crf, preset, pixelFormat }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = EncodeSpec()
+        codec = try c.decodeIfPresent(String.self, forKey: .codec) ?? d.codec
+        crf = try c.decodeIfPresent(Int.self, forKey: .crf) ?? d.crf
+        preset = try c.decodeIfPresent(String.self, forKey: .preset) ?? d.preset
+        pixelFormat = try c.decodeIfPresent(String.self, forKey: .pixelFormat) ?? d.pixelFormat
+    }
+}
+
+public enum AudioMode: String, Codable, Sendable {
+    case copy, drop, stretch
+}
+
+extension JobSpec {
+    enum CodingKeys: String, CodingKey { case version, source, output, upscale, interpolate, encode, audio, priority }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        version = try c.decode(Int.self, forKey: .version)
+        source = try c.decode(String.self, forKey: .source)
+        output = try c.decodeIfPresent(String.self, forKey: .output)
+        upscale = try c.decodeIfPresent(UpscaleSpec.self, forKey: .upscale)
+        interpolate = try c.decodeIfPresent(InterpolateSpec.self, forKey: .interpolate)
+        encode = try c.decodeIfPresent(EncodeSpec.self, forKey: .encode) ?? EncodeSpec()
+        audio = try c.decodeIfPresent(AudioMode.self, forKey: .audio)
+        priority = try c.decodeIfPresent(Int.self, forKey: .priority) ?? 5
+    }
+}

@@ -1,0 +1,43 @@
+import Core
+import Media
+
+/// Makes one frame larger. Implementations are created per chunk geometry and reused across frames.
+public protocol Upscaler: Sendable {
+    var factor: Int { get }
+    func upscale(_ frame: VideoFrame) throws -> VideoFrame
+}
+
+/// Classical Lanczos resampling through libswscale: the model-free baseline.
+public final class LanczosUpscaler: Upscaler, @unchecked Sendable {
+    public let factor: Int
+    private let scaler: FrameScaler
+
+    public init(factor: Int, width: Int, height: Int, pixelFormat: String) throws {
+        self.factor = factor
+        scaler = try FrameScaler(from: (width, height, pixelFormat), to: (width * factor, height * factor, pixelFormat), filter: .lanczos)
+    }
+
+    public func upscale(_ frame: VideoFrame) throws -> VideoFrame { try scaler.scale(frame) }
+}
+
+/// Maps model names from the job spec to implementations (the names `ModelCatalog` validates).
+public enum UpscalerRegistry {
+    public static func make(model: String, factor: Int, width: Int, height: Int, pixelFormat: String) throws -> any Upscaler {
+        switch model {
+        case "lanczos": return try LanczosUpscaler(factor: factor, width: width, height: height, pixelFormat: pixelFormat)
+        default: throw EnhanceError.unknownModel(model)
+        }
+    }
+}
+
+public enum EnhanceError: Error, CustomStringConvertible, Sendable {
+    case unknownModel(String)
+    case invalidInput(String)
+
+    public var description: String {
+        switch self {
+        case .unknownModel(let m): return "unknown model '\(m)'"
+        case .invalidInput(let m): return "invalid input: \(m)"
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import CFFmpeg
+import Core
+
+/// A libavfilter video graph with one input and one output, e.g. FFmpeg's `minterpolate`.
+/// Push frames (pts in `timeBase`), then pull what the graph produced.
+public final class FilterGraph {
+    private var graph: UnsafeMutablePointer<AVFilterGraph>?
+    private let source: UnsafeMutablePointer<AVFilterContext>
+    private let sink: UnsafeMutablePointer<AVFilterContext>
+    private let width: Int, height: Int
+    private let format: AVPixelFormat
+    public let outputTimeBase: Rational
+
+    public init(filters: String, width: Int, height: Int, pixelFormat: String, timeBase: Rational, threads: Int = 0) throws {
+        _ = LibavLogging.configured
+        self.width = width
+        self.height = height
+        format = try PixelFormat.lookup(pixelFormat)
+        guard let g = avfilter_graph_alloc() else { throw MediaError.libav("allocate filter graph", code: reframe_averror_enomem()) }
+        graph = g
+        g.pointee.nb_threads = Int32(threads)
+        var src: UnsafeMutablePointer<AVFilterContext>?
+        var snk: UnsafeMutablePointer<AVFilterContext>?
+        let args = "video_size=\(width)x\(height):pix_fmt=\(format.rawValue):time_base=\(timeBase.num)/\(timeBase.den):pixel_aspect=1/1"
+        do {
+            try check(avfilter_graph_create_filter(&src, avfilter_get_by_name("buffer"), "in", args, nil, g), "buffer source")
+            try check(avfilter_graph_create_filter(&snk, avfilter_get_by_name("buffersink"), "out", nil, nil, g), "buffer sink")
+            guard let src, let snk else { throw MediaError.unsupported("filter endpoints") }
+            source = src
+            sink = snk
+            var outputs = avfilter_inout_alloc()
+            var inputs = avfilter_inout_alloc()
+            defer { avfilter_inout_free(&outputs); avfilter_inout_free(&inputs) }
+            outputs!.pointee.name = av_strdup("in")
+            outputs!.pointee.filter_ctx = src
+            outputs!.pointee.pad_idx = 0
+            outputs!.pointee.next = nil
+            inputs!.pointee.name = av_strdup("out")
+            inputs!.pointee.filter_ctx = snk
+            inputs!.pointee.pad_idx = 0
+            inputs!.pointee.next = nil
+            try check(avfilter_graph_parse_ptr(g, filters + ",format=pix_fmts=\(pixelFormat)", &inputs, &outputs, nil), "parse filters '\(filters)'")
+            try check(avfilter_graph_config(g, nil), "configure filters '\(filters)'")
+            outputTimeBase = av_buffersink_get_time_base(snk).rational ?? timeBase
+        } catch {
+            avfilter_graph_free(&graph)
+            throw error
+        }
+    }
+
+    deinit { avfilter_graph_free(&graph) }
+
+    /// Feeds one frame (copied by the graph).
+    public func push(_ frame: VideoFrame) throws {
+        guard frame.width == width, frame.height == height else { throw MediaError.invalidData("frame size differs from the graph's") }
+        guard let avFrame = av_frame_alloc() else { throw MediaError.libav("allocate", code: reframe_averror_enomem()) }
+        var f: UnsafeMutablePointer<AVFrame>? = avFrame
+        defer { av_frame_free(&f) }
+        try frame.data.withUnsafeBufferPointer { buffer in
+            try PixelFormat.fill(avFrame, from: buffer.baseAddress!, width: width, height: height, format: format)
+            avFrame.pointee.pts = frame.pts
+            // KEEP_REF off: the graph copies a non-refcounted frame before we release the buffer.
+            try check(av_buffersrc_write_frame(source, avFrame), "push frame")
+        }
+    }
+
+    /// Signals the end of input so the graph emits what it still holds.
+    public func finish() throws {
+        try check(av_buffersrc_add_frame(source, nil), "end of input")
+    }
+
+    /// Returns every frame available now (pts in `outputTimeBase`).
+    public func pull() throws -> [VideoFrame] {
+        var out: [VideoFrame] = []
+        guard let avFrame = av_frame_alloc() else { throw MediaError.libav("allocate", code: reframe_averror_enomem()) }
+        var f: UnsafeMutablePointer<AVFrame>? = avFrame
+        defer { av_frame_free(&f) }
+        while true {
+            let status = av_buffersink_get_frame(sink, avFrame)
+            if status == averrorEAGAIN || status == averrorEOF { return out }
+            try check(status, "pull frame")
+            defer { av_frame_unref(avFrame) }
+            out.append(VideoFrame(width: Int(avFrame.pointee.width), height: Int(avFrame.pointee.height),
+                                  pixelFormat: PixelFormat.name(AVPixelFormat(rawValue: avFrame.pointee.format)),
+                                  data: try PixelFormat.copy(avFrame), pts: avFrame.pointee.pts))
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import CFFmpeg
+import Core
+
+/// An opened media file (libavformat demuxer). Internal: callers use `MediaProbe` and `SegmentDecoder`.
+final class InputFile {
+    let context: UnsafeMutablePointer<AVFormatContext>
+    let path: String
+
+    init(path: String) throws {
+        _ = LibavLogging.configured
+        self.path = path
+        var ctx: UnsafeMutablePointer<AVFormatContext>?
+        try check(avformat_open_input(&ctx, path, nil, nil), "open \(path)")
+        guard let opened = ctx else { throw MediaError.invalidData("open \(path)") }
+        context = opened
+        do { try check(avformat_find_stream_info(context, nil), "read stream info of \(path)") } catch {
+            avformat_close_input(&ctx)
+            throw error
+        }
+    }
+
+    deinit {
+        var ctx: UnsafeMutablePointer<AVFormatContext>? = context
+        avformat_close_input(&ctx)
+    }
+
+    func stream(_ index: Int32) -> UnsafeMutablePointer<AVStream> { context.pointee.streams[Int(index)]! }
+
+    var streamCount: Int { Int(context.pointee.nb_streams) }
+
+    func videoStreamIndex() throws -> Int32 {
+        let index = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
+        guard index >= 0 else { throw MediaError.unsupported("\(path) has no video stream") }
+        return index
+    }
+
+    func streams(of type: AVMediaType) -> [Int32] {
+        (0..<Int32(streamCount)).filter { stream($0).pointee.codecpar.pointee.codec_type == type }
+    }
+}
+
+extension AVRational {
+    var rational: Rational? { den == 0 || num == 0 ? nil : Rational(Int64(num), Int64(den)) }
+}
+
+extension Rational {
+    var av: AVRational { AVRational(num: Int32(clamping: num), den: Int32(clamping: den)) }
+}

@@ -1,0 +1,40 @@
+import CFFmpeg
+
+/// Errors from libav*, swscale and zstd, with the library's own message.
+public enum MediaError: Error, CustomStringConvertible, Sendable, Equatable {
+    case libav(String, code: Int32)
+    case unsupported(String)
+    case invalidData(String)
+    case compression(String)
+
+    public var description: String {
+        switch self {
+        case .libav(let what, let code): return "\(what): \(avErrorString(code))"
+        case .unsupported(let m): return "unsupported: \(m)"
+        case .invalidData(let m): return "invalid data: \(m)"
+        case .compression(let m): return "compression: \(m)"
+        }
+    }
+}
+
+func avErrorString(_ code: Int32) -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    _ = reframe_av_strerror(code, &buffer, buffer.count)
+    return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// Throws for negative libav return codes; returns non-negative ones.
+@discardableResult
+func check(_ code: Int32, _ what: @autoclosure () -> String) throws -> Int32 {
+    if code < 0 { throw MediaError.libav(what(), code: code) }
+    return code
+}
+
+let averrorEAGAIN = reframe_averror_eagain()
+let averrorEOF = reframe_averror_eof()
+let noPTS = reframe_av_nopts()
+
+/// Quiets libav's console logging once per process (errors still come back as thrown errors).
+enum LibavLogging {
+    static let configured: Void = { av_log_set_level(AV_LOG_ERROR) }()
+}

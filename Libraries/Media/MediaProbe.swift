@@ -1,0 +1,74 @@
+import CFFmpeg
+import Core
+
+/// What a source file holds, learned from its headers and packet index (no decoding).
+public struct ProbeResult: Sendable, Equatable {
+    public var video: VideoInfo
+    public var index: PacketIndex
+    public var codecName: String
+    public var sampleAspectRatio: Rational
+    public var audioStreams: Int
+    public var subtitleStreams: Int
+    public var formatName: String
+}
+
+public enum MediaProbe {
+    /// Opens `path`, reads every video packet's timestamps and flags, and summarises the stream.
+    public static func probe(path: String) throws -> ProbeResult {
+        let input = try InputFile(path: path)
+        let videoIndex = try input.videoStreamIndex()
+        let stream = input.stream(videoIndex)
+        let par = stream.pointee.codecpar.pointee
+        guard par.width > 0, par.height > 0 else { throw MediaError.invalidData("\(path): video stream has no size") }
+        guard let timeBase = stream.pointee.time_base.rational else { throw MediaError.invalidData("\(path): video stream has no time base") }
+
+        var framePts: [Int64] = []
+        var keyframes: [(pts: Int64, dts: Int64)] = []
+        var endPts = Int64.min
+        var lastDuration: Int64 = 0
+        guard let packet = av_packet_alloc() else { throw MediaError.libav("allocate packet", code: reframe_averror_enomem()) }
+        var pkt: UnsafeMutablePointer<AVPacket>? = packet
+        defer { av_packet_free(&pkt) }
+        while true {
+            let status = av_read_frame(input.context, packet)
+            if status == averrorEOF { break }
+            try check(status, "read \(path)")
+            defer { av_packet_unref(packet) }
+            guard packet.pointee.stream_index == videoIndex else { continue }
+            if packet.pointee.flags & AV_PKT_FLAG_DISCARD != 0 { continue }
+            let pts = packet.pointee.pts != noPTS ? packet.pointee.pts : packet.pointee.dts
+            guard pts != noPTS else { continue }
+            let dts = packet.pointee.dts != noPTS ? packet.pointee.dts : pts
+            framePts.append(pts)
+            if packet.pointee.flags & AV_PKT_FLAG_KEY != 0 { keyframes.append((pts, dts)) }
+            lastDuration = packet.pointee.duration
+            endPts = max(endPts, pts + max(packet.pointee.duration, 0))
+        }
+        guard !framePts.isEmpty else { throw MediaError.invalidData("\(path): no video packets") }
+        framePts.sort()
+        var frameRate = stream.pointee.avg_frame_rate.rational ?? stream.pointee.r_frame_rate.rational
+        if frameRate == nil, framePts.count > 1 {
+            let seconds = Double(framePts.last! - framePts.first!) * timeBase.double
+            frameRate = Rational.approximating(Double(framePts.count - 1) / seconds)
+        }
+        let rate = frameRate ?? Rational(25, 1)
+        // Packets without a duration: the last frame lasts the average frame interval.
+        if lastDuration <= 0 || endPts <= framePts.last! {
+            let interval = max(1, rescale(1, from: rate.inverse, to: timeBase))
+            endPts = max(endPts, framePts.last! + interval)
+        }
+        let video = VideoInfo(
+            width: Int(par.width), height: Int(par.height),
+            pixelFormat: PixelFormat.name(AVPixelFormat(rawValue: par.format)), timeBase: timeBase, frameRate: rate,
+            frameCount: framePts.count, startPts: framePts.first!, endPts: endPts,
+            hasAudio: !input.streams(of: AVMEDIA_TYPE_AUDIO).isEmpty,
+            sampleAspectRatio: par.sample_aspect_ratio.rational ?? Rational(1, 1))
+        let codec = avcodec_get_name(par.codec_id).map { String(cString: $0) } ?? "unknown"
+        let sar = par.sample_aspect_ratio.rational ?? Rational(1, 1)
+        return ProbeResult(
+            video: video, index: PacketIndex(framePts: framePts, keyframes: keyframes, endPts: endPts), codecName: codec,
+            sampleAspectRatio: sar, audioStreams: input.streams(of: AVMEDIA_TYPE_AUDIO).count,
+            subtitleStreams: input.streams(of: AVMEDIA_TYPE_SUBTITLE).count,
+            formatName: input.context.pointee.iformat.pointee.name.map { String(cString: $0) } ?? "unknown")
+    }
+}

@@ -1,0 +1,216 @@
+import CFFmpeg
+import Core
+import Foundation
+
+/// Joins encoded segments into the output file without re-encoding, copying audio and subtitle
+/// streams from the source, interleaved by time. Segments are appended one at a time so memory
+/// stays bounded by one segment. Writes to `<output>.part` and renames on `finish()`, so a reader
+/// never sees a half-written file and a crashed finalize can simply run again.
+public final class SegmentMuxer {
+    public struct Report: Sendable, Equatable {
+        public var videoFrames: Int
+        public var audioStreams: Int
+        public var subtitleStreams: Int
+        public var skippedStreams: [String]
+    }
+
+    private let outputPath: String
+    private let partPath: String
+    private let oc: UnsafeMutablePointer<AVFormatContext>
+    private var video: UnsafeMutablePointer<AVStream>!
+    private let first: EncodedSegment.Header
+    private let source: InputFile?
+    private var copied: [Int32: UnsafeMutablePointer<AVStream>] = [:]
+    private var packet: UnsafeMutablePointer<AVPacket>?
+    private var pending: UnsafeMutablePointer<AVPacket>?
+    private var pendingValid = false
+    private var sourceDone: Bool
+    private var lastDts = Int64.min
+    private var report: Report
+    private var finished = false
+
+    /// - Parameters:
+    ///   - first: header of the first segment (all segments must match it).
+    ///   - audioSource: file whose audio and subtitle streams are copied, or nil to drop them.
+    public init(outputPath: String, first: EncodedSegment.Header, audioSource: String?) throws {
+        _ = LibavLogging.configured
+        self.outputPath = outputPath
+        partPath = outputPath + ".part"
+        self.first = first
+        let ext = (outputPath as NSString).pathExtension.lowercased()
+        let formatName = ext == "mkv" ? "matroska" : (ext == "mov" ? "mov" : "mp4")
+        var ocOpt: UnsafeMutablePointer<AVFormatContext>?
+        try check(avformat_alloc_output_context2(&ocOpt, nil, formatName, partPath), "create \(formatName) muxer")
+        guard let oc = ocOpt else { throw MediaError.unsupported("muxer \(formatName)") }
+        self.oc = oc
+        source = try audioSource.map { try InputFile(path: $0) }
+        report = Report(videoFrames: 0, audioStreams: 0, subtitleStreams: 0, skippedStreams: [])
+        sourceDone = true
+        do {
+            video = try Self.addVideoStream(oc, first, formatName: formatName)
+            try addCopiedStreams(formatName: formatName)
+            sourceDone = copied.isEmpty
+            try check(avio_open(&oc.pointee.pb, partPath, AVIO_FLAG_WRITE), "open \(partPath)")
+            var options: OpaquePointer?
+            defer { av_dict_free(&options) }
+            if formatName != "matroska" { av_dict_set(&options, "movflags", "+faststart", 0) }
+            try check(avformat_write_header(oc, &options), "write header")
+            packet = av_packet_alloc()
+            pending = av_packet_alloc()
+            guard packet != nil, pending != nil else { throw MediaError.libav("allocate", code: reframe_averror_enomem()) }
+            try readSource()
+        } catch {
+            close()
+            unlink(partPath)
+            throw error
+        }
+    }
+
+    deinit {
+        close()
+        if !finished { unlink(partPath) }
+    }
+
+    private var closed = false
+
+    private func close() {
+        guard !closed else { return }
+        closed = true
+        if oc.pointee.pb != nil { avio_closep(&oc.pointee.pb) }
+        av_packet_free(&packet)
+        av_packet_free(&pending)
+        avformat_free_context(oc)
+    }
+
+    private static func addVideoStream(_ oc: UnsafeMutablePointer<AVFormatContext>, _ h: EncodedSegment.Header,
+                                       formatName: String) throws -> UnsafeMutablePointer<AVStream> {
+        guard let encoder = avcodec_find_encoder_by_name(h.codec) else { throw MediaError.unsupported("codec \(h.codec)") }
+        guard let video = avformat_new_stream(oc, nil) else { throw MediaError.libav("add video stream", code: reframe_averror_enomem()) }
+        let par = video.pointee.codecpar!
+        par.pointee.codec_type = AVMEDIA_TYPE_VIDEO
+        par.pointee.codec_id = encoder.pointee.id
+        par.pointee.width = Int32(h.width)
+        par.pointee.height = Int32(h.height)
+        par.pointee.format = try PixelFormat.lookup(h.pixelFormat).rawValue
+        par.pointee.sample_aspect_ratio = h.sampleAspectRatio.av
+        if !h.extradata.isEmpty {
+            let size = h.extradata.count
+            guard let buffer = av_mallocz(size + Int(AV_INPUT_BUFFER_PADDING_SIZE)) else {
+                throw MediaError.libav("extradata", code: reframe_averror_enomem())
+            }
+            h.extradata.copyBytes(to: buffer.assumingMemoryBound(to: UInt8.self), count: size)
+            par.pointee.extradata = buffer.assumingMemoryBound(to: UInt8.self)
+            par.pointee.extradata_size = Int32(size)
+        }
+        // hvc1 is what Apple players require for HEVC in MP4.
+        if h.codec == "libx265" && formatName != "matroska" { par.pointee.codec_tag = fourcc("hvc1") }
+        video.pointee.time_base = h.timeBase.av
+        video.pointee.avg_frame_rate = h.frameRate.av
+        video.pointee.r_frame_rate = h.frameRate.av
+        video.pointee.sample_aspect_ratio = h.sampleAspectRatio.av
+        return video
+    }
+
+    private func addCopiedStreams(formatName: String) throws {
+        guard let source else { return }
+        for index in source.streams(of: AVMEDIA_TYPE_AUDIO) + source.streams(of: AVMEDIA_TYPE_SUBTITLE) {
+            let inStream = source.stream(index)
+            let codecId = inStream.pointee.codecpar.pointee.codec_id
+            let name = avcodec_get_name(codecId).map { String(cString: $0) } ?? "?"
+            guard avformat_query_codec(oc.pointee.oformat, codecId, FF_COMPLIANCE_NORMAL) == 1 else {
+                report.skippedStreams.append("stream \(index) (\(name)) cannot be stored in \(formatName)")
+                continue
+            }
+            guard let out = avformat_new_stream(oc, nil) else { throw MediaError.libav("add stream", code: reframe_averror_enomem()) }
+            try check(avcodec_parameters_copy(out.pointee.codecpar, inStream.pointee.codecpar), "copy stream parameters")
+            out.pointee.codecpar.pointee.codec_tag = 0
+            out.pointee.time_base = inStream.pointee.time_base
+            av_dict_copy(&out.pointee.metadata, inStream.pointee.metadata, 0)
+            out.pointee.disposition = inStream.pointee.disposition
+            copied[index] = out
+            if inStream.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO { report.audioStreams += 1 } else { report.subtitleStreams += 1 }
+        }
+    }
+
+    /// Loads the next copied packet into `pending`.
+    private func readSource() throws {
+        guard !sourceDone, let source, let pending else { return }
+        while true {
+            let status = av_read_frame(source.context, pending)
+            if status == averrorEOF { sourceDone = true; pendingValid = false; return }
+            try check(status, "read source")
+            if copied[pending.pointee.stream_index] != nil, pending.pointee.dts != noPTS || pending.pointee.pts != noPTS {
+                pendingValid = true
+                return
+            }
+            av_packet_unref(pending)
+        }
+    }
+
+    /// Writes copied packets that come before `ts` (in `tb`); all of them when `ts` is nil.
+    private func writeSource(before ts: Int64?, _ tb: AVRational) throws {
+        while pendingValid, let pending, let source {
+            let inTB = source.stream(pending.pointee.stream_index).pointee.time_base
+            let pts = pending.pointee.dts != noPTS ? pending.pointee.dts : pending.pointee.pts
+            if let ts, av_compare_ts(pts, inTB, ts, tb) > 0 { return }
+            let out = copied[pending.pointee.stream_index]!
+            av_packet_rescale_ts(pending, inTB, out.pointee.time_base)
+            pending.pointee.stream_index = out.pointee.index
+            pending.pointee.pos = -1
+            try check(av_interleaved_write_frame(oc, pending), "write copied packet")
+            pendingValid = false
+            try readSource()
+        }
+    }
+
+    /// Appends one segment's packets (in order) to the video stream.
+    public func append(_ segment: EncodedSegment) throws {
+        let h = segment.header
+        guard h.extradata == first.extradata, h.codec == first.codec, h.width == first.width, h.height == first.height,
+              h.timeBase == first.timeBase else {
+            throw MediaError.invalidData("segment encoded with different parameters; cannot join without re-encoding")
+        }
+        guard let packet else { return }
+        var offset = 0
+        for (i, info) in h.packets.enumerated() {
+            try writeSource(before: info.dts, h.timeBase.av)
+            try check(av_new_packet(packet, Int32(info.size)), "allocate packet")
+            segment.payload.withUnsafeBufferPointer { src in
+                packet.pointee.data.update(from: src.baseAddress! + offset, count: info.size)
+            }
+            packet.pointee.pts = info.pts
+            packet.pointee.dts = info.dts
+            packet.pointee.duration = info.duration
+            packet.pointee.flags = info.key ? AV_PKT_FLAG_KEY : 0
+            packet.pointee.stream_index = video.pointee.index
+            av_packet_rescale_ts(packet, h.timeBase.av, video.pointee.time_base)
+            // Segments encoded apart can meet with equal decode times at the seam; keep dts strictly rising.
+            if packet.pointee.dts <= lastDts { packet.pointee.dts = lastDts + 1 }
+            guard packet.pointee.dts <= packet.pointee.pts else {
+                av_packet_unref(packet)
+                throw MediaError.invalidData("packet \(i): decode time after presentation time at a segment seam")
+            }
+            lastDts = packet.pointee.dts
+            try check(av_interleaved_write_frame(oc, packet), "write video packet")
+            offset += info.size
+            report.videoFrames += 1
+        }
+    }
+
+    /// Writes the remaining copied packets and the trailer, then moves the file into place.
+    public func finish() throws -> Report {
+        try writeSource(before: nil, video.pointee.time_base)
+        try check(av_write_trailer(oc), "write trailer")
+        avio_closep(&oc.pointee.pb)
+        guard rename(partPath, outputPath) == 0 else {
+            throw MediaError.invalidData("cannot move \(partPath) to \(outputPath) (errno \(errno))")
+        }
+        finished = true
+        return report
+    }
+
+    private static func fourcc(_ s: String) -> UInt32 {
+        let b = Array(s.utf8)
+        return UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24
+    }
+}

@@ -1,0 +1,69 @@
+/// One message handed to a consumer. Exactly one of `ack`, `retry` or `deadLetter` settles it.
+public struct BusDelivery: Sendable {
+    public var body: [UInt8]
+    public var queue: String
+    /// How many times the broker delivered it before (0 on the first delivery).
+    public var previousDeliveries: Int
+    /// String headers (e.g. `x-reframe-job-id`, `x-reframe-error`).
+    public var headers: [String: String]
+    let settle: @Sendable (Settlement) async throws -> Void
+
+    public enum Settlement: Sendable, Equatable {
+        case ack
+        /// Put back for another attempt; counts towards the queue's delivery limit.
+        case retry
+        /// Move to the dead-letter queue with the reason, never to be retried automatically.
+        case deadLetter(String)
+    }
+
+    public init(body: [UInt8], queue: String, previousDeliveries: Int, headers: [String: String],
+                settle: @escaping @Sendable (Settlement) async throws -> Void) {
+        self.body = body
+        self.queue = queue
+        self.previousDeliveries = previousDeliveries
+        self.headers = headers
+        self.settle = settle
+    }
+
+    public func ack() async throws { try await settle(.ack) }
+    public func retry() async throws { try await settle(.retry) }
+    public func deadLetter(reason: String) async throws { try await settle(.deadLetter(reason)) }
+}
+
+/// A dead-lettered message as `reframe dlq` shows it.
+public struct DeadLetter: Sendable {
+    public var body: [UInt8]
+    public var sourceQueue: String
+    public var reason: String
+}
+
+/// The work queues between stages (DESIGN.md §4). RabbitMQ in production, `InMemoryBus` in the
+/// embedded mode and in unit tests; stages see only this protocol.
+public protocol MessageBus: Sendable {
+    /// The queue names this bus uses for the pipeline.
+    var names: QueueNames { get }
+    /// Publishes durably; returns once the broker has confirmed it.
+    func publish(_ body: [UInt8], to queue: String, headers: [String: String]) async throws
+    /// Subscribes with manual settlement and at most `prefetch` unsettled deliveries.
+    func consume(_ queue: String, prefetch: Int) async throws -> AsyncStream<BusDelivery>
+    /// Takes dead letters off the dead-letter queue (at most `limit`).
+    func drainDeadLetters(limit: Int) async throws -> [DeadLetter]
+    func close() async
+}
+
+extension MessageBus {
+    public func publish(_ body: [UInt8], to queue: String) async throws { try await publish(body, to: queue, headers: [:]) }
+}
+
+/// Queue and exchange names under one prefix, so tests (and tenants) can share a broker.
+public struct QueueNames: Sendable, Equatable {
+    public var prefix: String
+    public init(prefix: String = "reframe") { self.prefix = prefix }
+
+    public var exchange: String { prefix }
+    public var deadLetterExchange: String { "\(prefix).dlx" }
+    public var deadLetterQueue: String { "\(prefix).dead" }
+    public func queue(_ stage: String) -> String { "\(prefix).\(stage)" }
+    public static let stages = ["ingest", "extract", "upscale", "interpolate", "encode", "finalize"]
+    public var workQueues: [String] { Self.stages.map(queue) }
+}

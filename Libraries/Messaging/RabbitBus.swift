@@ -1,0 +1,109 @@
+import AMQP
+import Foundation
+import Logging
+
+/// The production bus on RabbitMQ: quorum work queues with a delivery limit, dead-lettering to
+/// `<prefix>.dlx` → `<prefix>.dead`, publisher confirms, manual acks and prefetch.
+///
+/// Each `consume` gets its own connection (and I/O thread), so the prefetch of one stage never
+/// limits another in the same process and a slow consumer cannot delay another's heartbeats.
+public final class RabbitBus: MessageBus, @unchecked Sendable {
+    public let names: QueueNames
+    private let url: String
+    private let logger: Logger
+    private let publisher: AMQPConnection
+    private let lock = NSLockish()
+    private var consumers: [AMQPConnection] = []
+
+    public init(url: String, names: QueueNames = QueueNames(), deliveryLimit: Int = 5, logger: Logger) throws {
+        self.names = names
+        self.url = url
+        self.logger = logger
+        self.topology = Self.topology(names, deliveryLimit: deliveryLimit)
+        publisher = try AMQPConnection(url: url, topology: topology, logger: logger)
+    }
+
+    private let topology: AMQPTopology
+
+    /// DESIGN.md §4, declared idempotently by every connection.
+    public static func topology(_ names: QueueNames, deliveryLimit: Int) -> AMQPTopology {
+        var t = AMQPTopology()
+        t.exchanges = [.init(name: names.exchange, type: "direct"), .init(name: names.deadLetterExchange, type: "fanout")]
+        for q in names.workQueues {
+            t.queues.append(.init(name: q, quorum: true, deadLetterExchange: names.deadLetterExchange, deliveryLimit: deliveryLimit))
+            t.bindings.append(.init(queue: q, exchange: names.exchange, routingKey: q))
+        }
+        t.queues.append(.init(name: names.deadLetterQueue, quorum: true))
+        t.bindings.append(.init(queue: names.deadLetterQueue, exchange: names.deadLetterExchange, routingKey: ""))
+        return t
+    }
+
+    public func publish(_ body: [UInt8], to queue: String, headers: [String: String]) async throws {
+        let header = headers.first.map { ($0.key, $0.value) }
+        if queue == names.deadLetterQueue {
+            try await publisher.publish(exchange: names.deadLetterExchange, routingKey: queue, body: body, header: header)
+        } else {
+            try await publisher.publish(exchange: names.exchange, routingKey: queue, body: body, header: header)
+        }
+    }
+
+    public func consume(_ queue: String, prefetch: Int) async throws -> AsyncStream<BusDelivery> {
+        let connection = try AMQPConnection(url: url, topology: topology, logger: logger)
+        lock.withLock { consumers.append(connection) }
+        let deliveries = connection.consume(queue: queue, prefetch: prefetch)
+        let publisher = self.publisher
+        let deadExchange = names.deadLetterExchange
+        return AsyncStream { continuation in
+            let task = Task {
+                for await d in deliveries {
+                    let delivery = BusDelivery(body: d.body, queue: queue, previousDeliveries: d.deliveryCount ?? (d.redelivered ? 1 : 0),
+                                               headers: d.headers) { settlement in
+                        switch settlement {
+                        case .ack:
+                            connection.ack(d)
+                        case .retry:
+                            connection.reject(d, requeue: true)
+                        case .deadLetter(let reason):
+                            // Publish a copy carrying the reason first, then ack: the message is never lost.
+                            try await publisher.publish(exchange: deadExchange, routingKey: queue, body: d.body,
+                                                        header: ("x-reframe-error", String(reason.prefix(1000))))
+                            connection.ack(d)
+                        }
+                    }
+                    continuation.yield(delivery)
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    public func drainDeadLetters(limit: Int) async throws -> [DeadLetter] {
+        var out: [DeadLetter] = []
+        while out.count < limit, let d = try await publisher.get(queue: names.deadLetterQueue) {
+            let reason = d.headers["x-reframe-error"] ?? "delivery limit reached or rejected by a worker"
+            out.append(DeadLetter(body: d.body, sourceQueue: d.routingKey, reason: reason))
+            publisher.ack(d)
+        }
+        return out
+    }
+
+    /// Ready messages per queue are not exposed by AMQP 0-9-1 without declaring; purge is for tests and `reframe dlq purge`.
+    public func purge(_ queue: String) async throws -> Int { try await publisher.purge(queue: queue) }
+
+    public func close() async {
+        let all = lock.withLock { consumers }
+        for c in all { c.close() }
+        publisher.close()
+    }
+}
+
+/// NSLock with a closure helper.
+final class NSLockish: @unchecked Sendable {
+    private let lock = NSLock()
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}

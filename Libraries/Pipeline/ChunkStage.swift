@@ -1,0 +1,80 @@
+import Core
+import Foundation
+import Messaging
+import Store
+
+/// The common path of the per-chunk stages (upscale, interpolate): one input chunk in, one output
+/// chunk out under a deterministic key, then on to the next hop the message names.
+protocol ChunkTransform: StageHandler {
+    /// Loads the input, processes it and stores the output at `outputKey`; returns frames produced.
+    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, context: StageContext) async throws -> Int
+}
+
+extension ChunkTransform {
+    public func process(_ delivery: BusDelivery, context: StageContext) async throws -> StageOutcome {
+        let message = try StageMessage.decode(Data(delivery.body), expecting: stage)
+        guard let chunk = message.chunk, let input = message.input else { throw MessageError("chunk message without chunk") }
+        let jobs = context.jobs
+        let dropInput: @Sendable () async throws -> Void = { try await jobs.deleteChunk(key: input, jobId: message.jobId) }
+        guard let job = try await jobs.job(message.jobId), let plan = job.plan else {
+            throw PermanentFailure("job \(message.jobId) is unknown (expired or never ingested)")
+        }
+        if job.state.isFinal { return StageOutcome(cleanup: dropInput) }
+        guard let hop = message.next.first else { throw MessageError("\(stage.rawValue) message names no next hop") }
+        let outputKey = Keys.chunk(message.jobId, stage: stage, chunk: chunk.index)
+        let field = Keys.chunkField(chunk.index, stage)
+        // Step 1: a redelivered message whose work is recorded skips straight to publishing.
+        if try await jobs.chunkState(message.jobId, field: field)?.state != .done {
+            let frames = try await transform(message, chunk: chunk, plan: plan, outputKey: outputKey, context: context)
+            try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: frames))
+        }
+        let next = StageMessage(jobId: message.jobId, stage: hop, chunk: chunk, input: outputKey,
+                                next: Array(message.next.dropFirst()), attempt: 1)
+        return StageOutcome(next: [next], cleanup: dropInput)
+    }
+}
+
+/// Upscaler stage: every stored frame (the lookahead too) made `factor` times larger.
+public struct UpscaleHandler: ChunkTransform {
+    public let stage = Stage.upscale
+    public init() {}
+
+    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, context: StageContext) async throws -> Int {
+        guard let spec = plan.upscale else { throw PermanentFailure("plan has no upscale step") }
+        let (manifest, frames) = try await context.jobs.loadChunk(key: message.input!)
+        let upscaler = try UpscalerFactory.make(spec: spec, manifest: manifest)
+        let output = try frames.map { try upscaler.upscale($0) }
+        var out = manifest
+        out.width *= spec.factor
+        out.height *= spec.factor
+        try await context.jobs.putChunk(key: outputKey, jobId: message.jobId, manifest: out, frames: output)
+        return manifest.ownFrames
+    }
+}
+
+/// Interpolator stage: in-betweens from each frame to its successor (the lookahead for the last).
+public struct InterpolateHandler: ChunkTransform {
+    public let stage = Stage.interpolate
+    public init() {}
+
+    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, context: StageContext) async throws -> Int {
+        guard let spec = plan.interpolate else { throw PermanentFailure("plan has no interpolate step") }
+        let (manifest, frames) = try await context.jobs.loadChunk(key: message.input!)
+        let own = Array(manifest.pts.prefix(manifest.ownFrames))
+        let timing = plan.outputTiming
+        let samples = timing.samples(pts: own, nextPts: manifest.endPts, hasNext: manifest.lookahead,
+                                     sceneCuts: Array(manifest.sceneCut.dropFirst()))
+        let interpolator = try InterpolatorFactory.make(spec: spec, manifest: manifest)
+        let output = try interpolator.interpolate(frames: frames, samples: samples)
+        let endPts: Int64
+        switch timing.kind {
+        case .factor: endPts = manifest.endPts * Int64(timing.factor)
+        case .targetRate, .passthrough: endPts = rescale(manifest.endPts - timing.sourceStartPts, from: manifest.timeBase, to: timing.outputTimeBase)
+        }
+        let out = ChunkManifest(width: manifest.width, height: manifest.height, pixelFormat: manifest.pixelFormat,
+                                timeBase: timing.outputTimeBase, pts: output.map(\.pts), sceneCut: output.map { _ in false },
+                                lookahead: false, endPts: endPts, rawBytes: 0)
+        try await context.jobs.putChunk(key: outputKey, jobId: message.jobId, manifest: out, frames: output)
+        return output.count
+    }
+}

@@ -1,0 +1,62 @@
+import Core
+import Foundation
+import Media
+import Messaging
+import Store
+
+/// Assembler, encode half: one chunk → one encoded segment that starts with a keyframe. The encoder
+/// that finishes the last chunk of a job publishes the finalize message.
+public struct EncodeHandler: StageHandler {
+    public let stage = Stage.encode
+    public init() {}
+
+    public func process(_ delivery: BusDelivery, context: StageContext) async throws -> StageOutcome {
+        let message = try StageMessage.decode(Data(delivery.body), expecting: .encode)
+        guard let chunk = message.chunk, let input = message.input else { throw MessageError("encode message without chunk") }
+        let jobs = context.jobs
+        let dropInput: @Sendable () async throws -> Void = { try await jobs.deleteChunk(key: input, jobId: message.jobId) }
+        guard let job = try await jobs.job(message.jobId), let plan = job.plan else {
+            throw PermanentFailure("job \(message.jobId) is unknown (expired or never ingested)")
+        }
+        if job.state.isFinal { return StageOutcome(cleanup: dropInput) }
+        let field = Keys.chunkField(chunk.index, .encode)
+        if try await jobs.chunkState(message.jobId, field: field)?.state != .done {
+            let (manifest, frames) = try await jobs.loadChunk(key: input)
+            let own = Array(frames.prefix(manifest.ownFrames))
+            let settings = EncoderSettings(codec: plan.encode.codec, crf: plan.encode.crf, preset: plan.encode.preset,
+                                           pixelFormat: plan.encode.pixelFormat, threads: context.settings.codecThreads)
+            let segment = try ChunkEncoder.encode(
+                frames: own, settings: settings, timeBase: manifest.timeBase,
+                frameRate: plan.outputTiming.outputFrameRate(sourceRate: plan.video.frameRate),
+                sampleAspectRatio: plan.video.sampleAspectRatio)
+            guard segment.frameCount == own.count else {
+                throw PermanentFailure("encoder returned \(segment.frameCount) packets for \(own.count) frames")
+            }
+            try await jobs.putEncoded(jobId: message.jobId, chunk: chunk.index, segment)
+            try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: segment.frameCount))
+        }
+        let next = try await FinalizeGate.isReady(jobId: message.jobId, plan: plan, jobs: jobs)
+            ? [StageMessage(jobId: message.jobId, stage: .finalize)] : []
+        return StageOutcome(next: next, cleanup: dropInput)
+    }
+}
+
+/// Decides from the chunk hash alone whether every chunk of a job is encoded. Each segment's record
+/// (with its chunk list) is written before its chunks are published, so the encoder of the last
+/// chunk always sees the complete list.
+enum FinalizeGate {
+    static func encodedChunks(jobId: String, plan: JobPlan, jobs: JobStore) async throws -> [ChunkRef]? {
+        let states = try await jobs.chunkStates(jobId)
+        var refs: [ChunkRef] = []
+        for segment in plan.segments {
+            guard let s = states["s\(segment.index):extract"], s.state == .done, let chunks = s.chunks else { return nil }
+            refs += chunks
+        }
+        for ref in refs where states[Keys.chunkField(ref.index, .encode)]?.state != .done { return nil }
+        return refs.sorted { $0.index < $1.index }
+    }
+
+    static func isReady(jobId: String, plan: JobPlan, jobs: JobStore) async throws -> Bool {
+        try await encodedChunks(jobId: jobId, plan: plan, jobs: jobs) != nil
+    }
+}

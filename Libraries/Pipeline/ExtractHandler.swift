@@ -1,0 +1,110 @@
+import Core
+import Enhance
+import Foundation
+import Media
+import Messaging
+import Store
+
+/// Extractor stage: decodes one keyframe-aligned segment, cuts it into chunks (bounded by frames and
+/// bytes, preferring scene cuts), stores them and hands each to the plan's first hop. Chunks carry
+/// the next frame as lookahead when interpolation follows, across segment boundaries too.
+public struct ExtractHandler: StageHandler {
+    public let stage = Stage.extract
+    public init() {}
+
+    public func process(_ delivery: BusDelivery, context: StageContext) async throws -> StageOutcome {
+        let message = try StageMessage.decode(Data(delivery.body), expecting: .extract)
+        let jobs = context.jobs
+        guard let job = try await jobs.job(message.jobId), let plan = job.plan else {
+            throw PermanentFailure("job \(message.jobId) is unknown (expired or never ingested)")
+        }
+        if job.state.isFinal { return StageOutcome() }
+        guard let index = message.segment, index < plan.segments.count else {
+            throw MessageError("segment \(message.segment ?? -1) is not in the plan (\(plan.segments.count) segments)")
+        }
+        let field = "s\(index):extract"
+        let refs: [ChunkRef]
+        if let done = try await jobs.chunkState(message.jobId, field: field), done.state == .done, let chunks = done.chunks {
+            refs = chunks
+        } else {
+            let (chunks, frames) = try await extract(segment: plan.segments[index], plan: plan, context: context)
+            try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: frames, chunks: chunks))
+            refs = chunks
+        }
+        let hops = plan.hopsAfterExtract
+        let next = refs.map { ref in
+            StageMessage(jobId: message.jobId, stage: hops[0], chunk: ref, input: Keys.chunk(message.jobId, stage: .extract, chunk: ref.index),
+                         next: Array(hops.dropFirst()))
+        }
+        return StageOutcome(next: next)
+    }
+
+    private func extract(segment: SegmentPlan, plan: JobPlan, context: StageContext) async throws -> ([ChunkRef], Int) {
+        let path = try MediaPath.resolve(plan.source, under: context.mediaRoot, field: "source")
+        let decoder = try SegmentDecoder(path: path, workingPixelFormat: plan.workingPixelFormat, threads: context.settings.codecThreads)
+        let wantsLookahead = plan.hops.contains(.interpolate)
+        var detector = SceneDetector(threshold: plan.sceneThreshold)
+        let frameBytes = try PlaneLayout(width: plan.video.width, height: plan.video.height, pixelFormat: plan.workingPixelFormat).byteCount
+        let maxFrames = ChunkCutter.maxFrames(frameBytes: frameBytes, policy: plan.chunkPolicy)
+
+        // Decoding is synchronous and storing is not, so the segment is cut first and stored after;
+        // memory holds one segment (a few seconds) of frames.
+        var pending: [(VideoFrame, Bool)] = []
+        var closed: [(frames: [(VideoFrame, Bool)], lookahead: (VideoFrame, Bool)?)] = []
+        var ownFrames = 0
+        var previous: VideoFrame?
+        try decoder.decode(segment: segment, lookahead: wantsLookahead) { frame in
+            let cut = previous.map { detector.isCut(previous: $0, current: frame) } ?? false
+            previous = frame
+            let isLookahead = !segment.isLast && frame.pts >= segment.endPts
+            if !pending.isEmpty && (isLookahead || ChunkCutter.closes(length: pending.count, nextIsCut: cut, maxFrames: maxFrames, policy: plan.chunkPolicy)) {
+                closed.append((pending, wantsLookahead ? (frame, cut) : nil))
+                pending = []
+            }
+            if !isLookahead {
+                pending.append((frame, cut))
+                ownFrames += 1
+            }
+        }
+        if !pending.isEmpty { closed.append((pending, nil)) }
+        guard ownFrames > 0 else { throw PermanentFailure("segment \(segment.index) decoded to no frames") }
+        guard ownFrames <= segment.frameCount else {
+            throw PermanentFailure("segment \(segment.index) decoded to \(ownFrames) frames but the packet index lists \(segment.frameCount)")
+        }
+        if ownFrames < segment.frameCount {
+            context.logger.warning("segment decoded short (corrupt packets?)", metadata: ["segment": "\(segment.index)", "frames": "\(ownFrames)", "indexed": "\(segment.frameCount)"])
+        }
+
+        var refs: [ChunkRef] = []
+        var first = segment.firstFrame
+        for (n, chunk) in closed.enumerated() {
+            let isVideoEnd = segment.isLast && n == closed.count - 1
+            var frames = chunk.frames
+            if let la = chunk.lookahead { frames.append(la) }
+            let endPts = chunk.lookahead?.0.pts ?? (isVideoEnd ? plan.video.endPts : (closed.indices.contains(n + 1) ? closed[n + 1].frames[0].0.pts : segment.endPts))
+            let manifest = ChunkManifest(width: plan.video.width, height: plan.video.height, pixelFormat: plan.workingPixelFormat,
+                                         timeBase: plan.video.timeBase, pts: frames.map(\.0.pts), sceneCut: frames.map(\.1),
+                                         lookahead: chunk.lookahead != nil, endPts: endPts, rawBytes: 0)
+            let ref = ChunkRef(index: first, firstFrame: first, frameCount: chunk.frames.count, lookahead: chunk.lookahead != nil)
+            try await waitForRoom(jobId: plan.jobId, context: context)
+            try await context.jobs.putChunk(key: Keys.chunk(plan.jobId, stage: .extract, chunk: ref.index), jobId: plan.jobId,
+                                            manifest: manifest, frames: frames.map(\.0))
+            refs.append(ref)
+            first += chunk.frames.count
+        }
+        return (refs, ownFrames)
+    }
+
+    /// Backpressure (DESIGN.md §5): no new chunks while the job or the cluster holds too many bytes.
+    private func waitForRoom(jobId: String, context: StageContext) async throws {
+        var waited = 0.0
+        while true {
+            let job = try await context.jobs.inFlightBytes(jobId: jobId)
+            let cluster = try await context.jobs.inFlightBytes(jobId: nil)
+            if job <= context.settings.jobInFlightBudget && cluster <= context.settings.clusterInFlightBudget { return }
+            if waited == 0 { context.logger.info("over in-flight budget; waiting", metadata: ["job": "\(jobId)"]) }
+            try await Task.sleep(nanoseconds: 100_000_000)
+            waited += 0.1
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Core
+import Foundation
+import Media
+import Messaging
+import Store
+
+/// Assembler, finalize half: once per job, joins the encoded segments in order without re-encoding,
+/// copies audio and subtitles from the source, verifies the frame count and marks the job done.
+public struct FinalizeHandler: StageHandler {
+    public let stage = Stage.finalize
+    public init() {}
+
+    public func process(_ delivery: BusDelivery, context: StageContext) async throws -> StageOutcome {
+        let message = try StageMessage.decode(Data(delivery.body), expecting: .finalize)
+        let jobs = context.jobs
+        guard let job = try await jobs.job(message.jobId), let plan = job.plan else {
+            throw PermanentFailure("job \(message.jobId) is unknown (expired or never ingested)")
+        }
+        // Several encoders may have announced the end; only the first finalize does the work.
+        if job.state.isFinal { return StageOutcome() }
+        let owner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
+        guard try await jobs.acquireFinalizeLock(jobId: message.jobId, owner: owner, ttl: context.settings.finalizeLockSeconds) else {
+            // Another finalizer is at work; if it dies, its lock expires and this redelivered message takes over.
+            if try await jobs.job(message.jobId)?.state.isFinal == true { return StageOutcome() }
+            throw FinalizeBusy()
+        }
+        do {
+            try await finalize(plan: plan, context: context)
+        } catch {
+            try? await jobs.releaseFinalizeLock(jobId: message.jobId)
+            throw error
+        }
+        try await jobs.setState(message.jobId, .done)
+        try await jobs.releaseFinalizeLock(jobId: message.jobId)
+        return StageOutcome(cleanup: { try await jobs.purgeFrames(jobId: message.jobId) })
+    }
+
+    private func finalize(plan: JobPlan, context: StageContext) async throws {
+        let jobs = context.jobs
+        guard let refs = try await FinalizeGate.encodedChunks(jobId: plan.jobId, plan: plan, jobs: jobs) else {
+            throw PermanentFailure("finalize before every chunk was encoded")
+        }
+        let states = try await jobs.chunkStates(plan.jobId)
+        let extracted = plan.segments.reduce(0) { $0 + (states["s\($1.index):extract"]?.frames ?? 0) }
+        let encoded = refs.reduce(0) { $0 + (states[Keys.chunkField($1.index, .encode)]?.frames ?? 0) }
+        // The assembler verifies counts before it marks a job done (DESIGN.md §6).
+        if plan.outputTiming.kind != .targetRate {
+            let expected = plan.outputTiming.expectedFrameCount(sourceFrames: extracted, startPts: plan.video.startPts, endPts: plan.video.endPts)
+            guard encoded == expected else {
+                throw PermanentFailure("encoded \(encoded) frames, expected \(expected) from \(extracted) source frames")
+            }
+        }
+        let output = try MediaPath.resolve(plan.output, under: context.mediaRoot, field: "output")
+        try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let source = try MediaPath.resolve(plan.source, under: context.mediaRoot, field: "source")
+        let copyAudio = plan.audio == .copy
+        let first = try await jobs.encoded(jobId: plan.jobId, chunk: refs[0].index)
+        let muxer = try SegmentMuxer(outputPath: output, first: first.header, audioSource: copyAudio ? source : nil)
+        try muxer.append(first)
+        for ref in refs.dropFirst() { try muxer.append(try await jobs.encoded(jobId: plan.jobId, chunk: ref.index)) }
+        let report = try muxer.finish()
+        guard report.videoFrames == encoded else {
+            throw PermanentFailure("wrote \(report.videoFrames) frames, encoded \(encoded)")
+        }
+        for skipped in report.skippedStreams { context.logger.warning("stream not copied", metadata: ["stream": "\(skipped)"]) }
+        context.logger.info("job done", metadata: ["job": "\(plan.jobId)", "output": "\(plan.output)", "frames": "\(encoded)"])
+    }
+}
+
+/// Another finalizer holds the lock: retry later (transient).
+struct FinalizeBusy: Error, CustomStringConvertible {
+    var description: String { "finalize already running elsewhere" }
+}

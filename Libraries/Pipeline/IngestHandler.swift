@@ -1,0 +1,59 @@
+import Core
+import Foundation
+import Media
+import Messaging
+import Store
+
+/// Ingest stage: validates a job spec, probes the source, plans the job, records it and publishes
+/// one extract message per segment. A refused spec is dead-lettered with the reason and, when the
+/// client chose the job id (header `x-reframe-job-id`), recorded as a failed job under that id.
+public struct IngestHandler: StageHandler {
+    public let stage = Stage.ingest
+    public static let jobIdHeader = "x-reframe-job-id"
+    public init() {}
+
+    public func process(_ delivery: BusDelivery, context: StageContext) async throws -> StageOutcome {
+        let chosen = delivery.headers[Self.jobIdHeader]
+        if let chosen, UUID(uuidString: chosen) == nil {
+            throw PermanentFailure("header \(Self.jobIdHeader) '\(chosen)' is not a UUID")
+        }
+        let id = chosen?.lowercased() ?? UUID().uuidString.lowercased()
+        let jobs = context.jobs
+        // A redelivered spec whose job was already recorded only needs its messages published again.
+        if let existing = try await jobs.job(id) {
+            guard let plan = existing.plan else { return StageOutcome() }
+            return StageOutcome(next: Self.extractMessages(plan))
+        }
+        do {
+            let plan = try await Self.plan(id: id, specBody: delivery.body, context: context)
+            try await jobs.createJob(id: id, spec: try JobSpec.parse(Data(delivery.body)), plan: plan)
+            context.logger.info("job accepted", metadata: [
+                "job": "\(id)", "segments": "\(plan.segments.count)", "hops": "\(plan.hops.map(\.rawValue).joined(separator: "→"))",
+            ])
+            return StageOutcome(next: Self.extractMessages(plan))
+        } catch let error as SpecError {
+            try await jobs.recordRejected(id: id, specBody: delivery.body, error: error.message)
+            throw error
+        } catch let error as MediaError {
+            let message = "cannot read source: \(error)"
+            try await jobs.recordRejected(id: id, specBody: delivery.body, error: message)
+            throw PermanentFailure(message)
+        }
+    }
+
+    /// Validates the spec and the source and returns the plan; throws `SpecError`/`MediaError` with what to change.
+    public static func plan(id: String, specBody: [UInt8], context: StageContext) async throws -> JobPlan {
+        let spec = try JobSpec.parse(Data(specBody))
+        let source = try MediaPath.resolve(spec.source, under: context.mediaRoot, field: "source")
+        guard FileManager.default.isReadableFile(atPath: source) else { throw SpecError("source '\(spec.source)' does not exist or is not readable") }
+        if let output = spec.output { _ = try MediaPath.resolve(output, under: context.mediaRoot, field: "output") }
+        let probe = try MediaProbe.probe(path: source)
+        let planner = Planner(limits: context.settings.limits, segmentSeconds: context.settings.segmentSeconds,
+                              chunkPolicy: context.settings.chunkPolicy)
+        return try planner.plan(jobId: id, spec: spec, video: probe.video, index: probe.index)
+    }
+
+    static func extractMessages(_ plan: JobPlan) -> [StageMessage] {
+        plan.segments.map { StageMessage(jobId: plan.jobId, stage: .extract, segment: $0.index, next: plan.hopsAfterExtract) }
+    }
+}

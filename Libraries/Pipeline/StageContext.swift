@@ -1,0 +1,46 @@
+import Core
+import Logging
+import Messaging
+import Store
+
+/// What every stage handler works with: the bus, the store layout and where media lives.
+public struct StageContext: Sendable {
+    public var bus: any MessageBus
+    public var jobs: JobStore
+    /// Every source and output path is resolved under this directory.
+    public var mediaRoot: String
+    public var logger: Logger
+    public var settings: StageSettings
+
+    public init(bus: any MessageBus, jobs: JobStore, mediaRoot: String, logger: Logger, settings: StageSettings = StageSettings()) {
+        self.bus = bus
+        self.jobs = jobs
+        self.mediaRoot = mediaRoot
+        self.logger = logger
+        self.settings = settings
+    }
+
+    public func queue(_ stage: Stage) -> String { bus.names.queue(stage.rawValue) }
+
+    func publish(_ message: StageMessage) async throws {
+        try await bus.publish(Array(try message.encoded()), to: queue(message.stage))
+    }
+}
+
+/// Tunables shared by the stages.
+public struct StageSettings: Sendable {
+    /// Encoder/decoder threads (0: libav chooses).
+    public var codecThreads = 0
+    /// An extractor waits before storing more frames while the job holds more than this many bytes in the store.
+    public var jobInFlightBudget: Int64 = 512 << 20
+    /// … or while all jobs together hold more than this.
+    public var clusterInFlightBudget: Int64 = 2 << 30
+    /// Seconds a finalize lock is held at most (a crashed finalizer's lock expires).
+    public var finalizeLockSeconds = 900
+    /// Segment length Ingest aims for.
+    public var segmentSeconds: Double = 4
+    public var chunkPolicy = ChunkPolicy()
+    public var limits = JobLimits()
+
+    public init() {}
+}

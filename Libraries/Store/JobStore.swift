@@ -1,0 +1,252 @@
+import Core
+import Foundation
+import Media
+
+public enum JobState: String, Codable, Sendable {
+    case queued, running, done, failed, cancelled
+    public var isFinal: Bool { self == .done || self == .failed || self == .cancelled }
+}
+
+/// The job record as `reframe status` shows it.
+public struct JobRecord: Sendable {
+    public var id: String
+    public var state: JobState
+    public var spec: JobSpec?
+    public var plan: JobPlan?
+    public var error: String?
+    public var created: Date?
+    public var updated: Date?
+}
+
+/// The state of one chunk (or segment) at one stage, kept in the job's chunk hash.
+public struct ChunkState: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable { case done, failed }
+    public var state: State
+    public var frames: Int
+    /// For a finished segment: the chunks it was cut into.
+    public var chunks: [ChunkRef]?
+    public var error: String?
+
+    public init(state: State, frames: Int, chunks: [ChunkRef]? = nil, error: String? = nil) {
+        self.state = state
+        self.frames = frames
+        self.chunks = chunks
+        self.error = error
+    }
+}
+
+/// The Redis layout of DESIGN.md §5 on top of any `KeyValueStore`.
+public struct JobStore: Sendable {
+    public let kv: any KeyValueStore
+    /// TTL of frame and encoded-segment keys: a stuck job cannot hold memory forever.
+    public var frameTTL: Int
+    /// TTL of job records after they finish.
+    public var recordTTL: Int
+    /// How long a write waits for room when the store is full before giving up.
+    public var fullStoreTimeout: Double
+
+    public init(kv: any KeyValueStore, frameTTL: Int = 24 * 3600, recordTTL: Int = 7 * 24 * 3600, fullStoreTimeout: Double = 600) {
+        self.kv = kv
+        self.frameTTL = frameTTL
+        self.recordTTL = recordTTL
+        self.fullStoreTimeout = fullStoreTimeout
+    }
+
+    // MARK: jobs
+
+    public func createJob(id: String, spec: JobSpec, plan: JobPlan) async throws {
+        let now = Self.timestamp()
+        try await kv.hashSet(Keys.job(id), [
+            "spec": Array(try JSONEncoder().encode(spec)), "plan": Array(try JSONEncoder().encode(plan)),
+            "state": Array(JobState.running.rawValue.utf8), "created": Array(now.utf8), "updated": Array(now.utf8),
+        ])
+    }
+
+    /// Records a job that was refused at ingest, so a client that chose the id can read why.
+    public func recordRejected(id: String, specBody: [UInt8], error: String) async throws {
+        let now = Self.timestamp()
+        try await kv.hashSet(Keys.job(id), [
+            "specBody": specBody, "state": Array(JobState.failed.rawValue.utf8), "error": Array(error.utf8),
+            "created": Array(now.utf8), "updated": Array(now.utf8),
+        ])
+        try await kv.expire(Keys.job(id), seconds: recordTTL)
+    }
+
+    public func job(_ id: String) async throws -> JobRecord? {
+        let h = try await kv.hashGetAll(Keys.job(id))
+        guard let stateBytes = h["state"] else { return nil }
+        let string = { (f: String) in h[f].map { String(decoding: $0, as: UTF8.self) } }
+        return JobRecord(
+            id: id, state: JobState(rawValue: String(decoding: stateBytes, as: UTF8.self)) ?? .failed,
+            spec: try h["spec"].map { try JSONDecoder().decode(JobSpec.self, from: Data($0)) },
+            plan: try h["plan"].map { try JSONDecoder().decode(JobPlan.self, from: Data($0)) },
+            error: string("error"), created: string("created").flatMap(Self.date), updated: string("updated").flatMap(Self.date))
+    }
+
+    public func plan(_ id: String) async throws -> JobPlan {
+        guard let plan = try await job(id)?.plan else { throw StoreError.missing("job \(id) has no plan (expired or never ingested)") }
+        return plan
+    }
+
+    public func setState(_ id: String, _ state: JobState, error: String? = nil) async throws {
+        var fields: [String: [UInt8]] = ["state": Array(state.rawValue.utf8), "updated": Array(Self.timestamp().utf8)]
+        if let error { fields["error"] = Array(error.utf8) }
+        try await kv.hashSet(Keys.job(id), fields)
+        if state.isFinal {
+            try await kv.expire(Keys.job(id), seconds: recordTTL)
+            try await kv.expire(Keys.chunks(id), seconds: recordTTL)
+        }
+    }
+
+    // MARK: chunk states
+
+    public func markChunk(_ id: String, field: String, _ state: ChunkState) async throws {
+        try await kv.hashSet(Keys.chunks(id), [field: Array(try JSONEncoder().encode(state))])
+    }
+
+    public func chunkStates(_ id: String) async throws -> [String: ChunkState] {
+        var out: [String: ChunkState] = [:]
+        for (field, value) in try await kv.hashGetAll(Keys.chunks(id)) {
+            out[field] = try? JSONDecoder().decode(ChunkState.self, from: Data(value))
+        }
+        return out
+    }
+
+    public func chunkState(_ id: String, field: String) async throws -> ChunkState? {
+        try await chunkStates(id)[field]
+    }
+
+    // MARK: frames
+
+    /// Stores a chunk (frames first, manifest last, so a manifest always means complete frames).
+    /// Counts its bytes as in flight once, even if a redelivered message stores it again.
+    public func putChunk(key: String, jobId: String, manifest: ChunkManifest, frames: [VideoFrame]) async throws {
+        var manifest = manifest
+        var pairs: [(String, [UInt8])] = []
+        var stored = 0
+        for (n, frame) in frames.enumerated() {
+            let compressed = try FrameCompression.compress(frame.data)
+            stored += compressed.count
+            pairs.append((Keys.frame(key, n), compressed))
+        }
+        manifest.rawBytes = frames.reduce(0) { $0 + $1.data.count }
+        try await whenRoom { try await kv.setMany(pairs, ttl: frameTTL) }
+        let body = Array(try JSONEncoder().encode(StoredManifest(manifest: manifest, storedBytes: stored)))
+        let fresh = try await whenRoom { try await kv.setIfAbsent(key, body, ttl: frameTTL) }
+        if fresh {
+            _ = try await kv.increment(Keys.inFlight(jobId), by: Int64(stored))
+            _ = try await kv.increment(Keys.clusterInFlight, by: Int64(stored))
+            try await kv.expire(Keys.inFlight(jobId), seconds: frameTTL)
+        } else {
+            try await whenRoom { try await kv.set(key, body, ttl: frameTTL) }
+        }
+    }
+
+    public func manifest(key: String) async throws -> ChunkManifest {
+        try await storedManifest(key).manifest
+    }
+
+    private func storedManifest(_ key: String) async throws -> StoredManifest {
+        guard let body = try await kv.get(key) else { throw StoreError.missing("chunk \(key) (expired, deleted or never stored)") }
+        do { return try JSONDecoder().decode(StoredManifest.self, from: Data(body)) } catch {
+            throw StoreError.corrupt("manifest \(key): \(error)")
+        }
+    }
+
+    public func loadChunk(key: String) async throws -> (ChunkManifest, [VideoFrame]) {
+        let manifest = try await manifest(key: key)
+        let expected = try PlaneLayout(width: manifest.width, height: manifest.height, pixelFormat: manifest.pixelFormat).byteCount
+        let blobs = try await kv.getMany((0..<manifest.storedFrames).map { Keys.frame(key, $0) })
+        var frames: [VideoFrame] = []
+        frames.reserveCapacity(blobs.count)
+        for (n, blob) in blobs.enumerated() {
+            guard let blob else { throw StoreError.missing("frame \(n) of \(key)") }
+            frames.append(VideoFrame(width: manifest.width, height: manifest.height, pixelFormat: manifest.pixelFormat,
+                                     data: try FrameCompression.decompress(blob, expectedSize: expected), pts: manifest.pts[n]))
+        }
+        return (manifest, frames)
+    }
+
+    /// Deletes a chunk and releases its in-flight bytes (once, however often it is called).
+    public func deleteChunk(key: String, jobId: String) async throws {
+        guard let stored = try? await storedManifest(key) else { return }
+        try await kv.delete((0..<stored.manifest.storedFrames).map { Keys.frame(key, $0) })
+        if try await kv.delete([key]) == 1 {
+            _ = try await kv.increment(Keys.inFlight(jobId), by: -Int64(stored.storedBytes))
+            _ = try await kv.increment(Keys.clusterInFlight, by: -Int64(stored.storedBytes))
+        }
+    }
+
+    public func inFlightBytes(jobId: String?) async throws -> Int64 {
+        let key = jobId.map(Keys.inFlight) ?? Keys.clusterInFlight
+        return (try await kv.get(key)).flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0
+    }
+
+    // MARK: encoded segments
+
+    public func putEncoded(jobId: String, chunk: Int, _ segment: EncodedSegment) async throws {
+        let bytes = try segment.serialized()
+        try await whenRoom { try await kv.set(Keys.encoded(jobId, chunk: chunk), bytes, ttl: frameTTL) }
+    }
+
+    public func encoded(jobId: String, chunk: Int) async throws -> EncodedSegment {
+        guard let bytes = try await kv.get(Keys.encoded(jobId, chunk: chunk)) else {
+            throw StoreError.missing("encoded segment of chunk \(chunk)")
+        }
+        return try EncodedSegment(serialized: bytes)
+    }
+
+    // MARK: locks and cleanup
+
+    public func acquireFinalizeLock(jobId: String, owner: String, ttl: Int) async throws -> Bool {
+        try await kv.setIfAbsent(Keys.finalizeLock(jobId), Array(owner.utf8), ttl: ttl)
+    }
+
+    public func releaseFinalizeLock(jobId: String) async throws { try await kv.delete([Keys.finalizeLock(jobId)]) }
+
+    /// Deletes every frame and encoded key of a job and its in-flight counter.
+    public func purgeFrames(jobId: String) async throws {
+        let keys = try await kv.keys(prefix: Keys.framesPrefix(jobId))
+        for batch in stride(from: 0, to: keys.count, by: 500).map({ Array(keys[$0..<min($0 + 500, keys.count)]) }) {
+            try await kv.delete(batch)
+        }
+        let left = try await inFlightBytes(jobId: jobId)
+        if left != 0 { _ = try await kv.increment(Keys.clusterInFlight, by: -left) }
+        try await kv.delete([Keys.inFlight(jobId)])
+    }
+
+    /// Retries a write while the store answers "full", with back-off (DESIGN.md §5 backpressure).
+    @discardableResult
+    func whenRoom<T>(_ write: () async throws -> T) async throws -> T {
+        let deadline = Date().addingTimeInterval(fullStoreTimeout)
+        var delay = 0.05
+        while true {
+            do { return try await write() } catch let error as StoreFullError {
+                guard Date() < deadline else { throw error }
+                try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+                delay = min(delay * 2, 2)
+            }
+        }
+    }
+
+    static func timestamp() -> String { ISO8601DateFormatter().string(from: Date()) }
+    static func date(_ s: String) -> Date? { ISO8601DateFormatter().date(from: s) }
+}
+
+/// The manifest as stored, with the compressed size for in-flight accounting.
+struct StoredManifest: Codable {
+    var manifest: ChunkManifest
+    var storedBytes: Int
+}
+
+public enum StoreError: Error, CustomStringConvertible, Sendable {
+    case missing(String)
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .missing(let m): return "missing in store: \(m)"
+        case .corrupt(let m): return "corrupt in store: \(m)"
+        }
+    }
+}

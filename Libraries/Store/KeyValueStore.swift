@@ -1,0 +1,28 @@
+/// The subset of Redis the pipeline's layout needs. `RedisStore` in production, `InMemoryStore` in
+/// the embedded mode and unit tests; the layout (`JobStore`) is written once on top of it.
+public protocol KeyValueStore: Sendable {
+    func get(_ key: String) async throws -> [UInt8]?
+    func getMany(_ keys: [String]) async throws -> [[UInt8]?]
+    /// Sets all pairs (pipelined), each with the TTL in seconds when given.
+    func setMany(_ pairs: [(String, [UInt8])], ttl: Int?) async throws
+    /// SET NX: returns true if the key was absent and is now set.
+    func setIfAbsent(_ key: String, _ value: [UInt8], ttl: Int?) async throws -> Bool
+    /// Returns how many of the keys existed.
+    @discardableResult func delete(_ keys: [String]) async throws -> Int
+    func hashSet(_ key: String, _ fields: [String: [UInt8]]) async throws
+    func hashGetAll(_ key: String) async throws -> [String: [UInt8]]
+    func increment(_ key: String, by: Int64) async throws -> Int64
+    func expire(_ key: String, seconds: Int) async throws
+    /// Keys starting with `prefix` (SCAN; not atomic, for cleanup and tools).
+    func keys(prefix: String) async throws -> [String]
+}
+
+extension KeyValueStore {
+    public func set(_ key: String, _ value: [UInt8], ttl: Int?) async throws { try await setMany([(key, value)], ttl: ttl) }
+}
+
+/// A store that refuses writes because it is full (Redis `maxmemory` with `noeviction`).
+public struct StoreFullError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public var description: String { "store full: \(message)" }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Redis
+
+/// The production store on Redis. Blocking hiredis calls run on a small pool of connections so
+/// concurrent stages in one process do not queue behind each other.
+public final class RedisStore: KeyValueStore, @unchecked Sendable {
+    private let pool: [RedisConnection]
+    private let counter = AtomicCounter()
+
+    public init(url: String, connections: Int = 4) throws {
+        pool = try (0..<max(1, connections)).map { _ in try RedisConnection(url: url) }
+    }
+
+    private var connection: RedisConnection { pool[counter.next() % pool.count] }
+
+    /// Runs a pipeline, mapping Redis' OOM answer to `StoreFullError` so callers can back off.
+    @discardableResult
+    private func run(_ commands: [[[UInt8]]]) throws -> [RedisValue] {
+        do { return try connection.pipeline(commands) } catch RedisError.outOfMemory(let m) { throw StoreFullError(message: m) }
+    }
+
+    private static func args(_ parts: String...) -> [[UInt8]] { parts.map { Array($0.utf8) } }
+
+    public func get(_ key: String) throws -> [UInt8]? { try run([Self.args("GET", key)])[0].bytes }
+
+    public func getMany(_ keys: [String]) throws -> [[UInt8]?] {
+        guard !keys.isEmpty else { return [] }
+        return try run(keys.map { Self.args("GET", $0) }).map(\.bytes)
+    }
+
+    public func setMany(_ pairs: [(String, [UInt8])], ttl: Int?) throws {
+        guard !pairs.isEmpty else { return }
+        try run(pairs.map { key, value in
+            var a: [[UInt8]] = [Array("SET".utf8), Array(key.utf8), value]
+            if let ttl { a += [Array("EX".utf8), Array(String(ttl).utf8)] }
+            return a
+        })
+    }
+
+    public func setIfAbsent(_ key: String, _ value: [UInt8], ttl: Int?) throws -> Bool {
+        var a: [[UInt8]] = [Array("SET".utf8), Array(key.utf8), value, Array("NX".utf8)]
+        if let ttl { a += [Array("EX".utf8), Array(String(ttl).utf8)] }
+        return try run([a])[0] != .null
+    }
+
+    public func delete(_ keys: [String]) throws -> Int {
+        guard !keys.isEmpty else { return 0 }
+        return Int(try run([[Array("DEL".utf8)] + keys.map { Array($0.utf8) }])[0].int ?? 0)
+    }
+
+    public func hashSet(_ key: String, _ fields: [String: [UInt8]]) throws {
+        guard !fields.isEmpty else { return }
+        var a: [[UInt8]] = [Array("HSET".utf8), Array(key.utf8)]
+        for (f, v) in fields { a.append(Array(f.utf8)); a.append(v) }
+        try run([a])
+    }
+
+    public func hashGetAll(_ key: String) throws -> [String: [UInt8]] {
+        let items = try run([Self.args("HGETALL", key)])[0].array ?? []
+        var out: [String: [UInt8]] = [:]
+        var i = 0
+        while i + 1 < items.count {
+            if let f = items[i].string { out[f] = items[i + 1].bytes ?? [] }
+            i += 2
+        }
+        return out
+    }
+
+    public func increment(_ key: String, by: Int64) throws -> Int64 {
+        try run([Self.args("INCRBY", key, String(by))])[0].int ?? 0
+    }
+
+    public func expire(_ key: String, seconds: Int) throws { try run([Self.args("EXPIRE", key, String(seconds))]) }
+
+    public func keys(prefix: String) throws -> [String] {
+        var cursor = "0"
+        var out: [String] = []
+        let pattern = prefix.replacingOccurrences(of: "*", with: "\\*").replacingOccurrences(of: "?", with: "\\?") + "*"
+        repeat {
+            let reply = try run([Self.args("SCAN", cursor, "MATCH", pattern, "COUNT", "500")])[0].array ?? []
+            guard reply.count == 2 else { break }
+            cursor = reply[0].string ?? "0"
+            out += (reply[1].array ?? []).compactMap(\.string)
+        } while cursor != "0"
+        return out
+    }
+
+    /// `used_memory_peak` from INFO memory, for benchmarks.
+    public func peakMemoryBytes() throws -> Int {
+        let info = try run([Self.args("INFO", "memory")])[0].string ?? ""
+        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("used_memory_peak:") {
+            return Int(line.dropFirst("used_memory_peak:".count)) ?? 0
+        }
+        return 0
+    }
+
+    /// Resets the peak so a benchmark measures only its own run.
+    public func resetPeakMemory() throws { try run([Self.args("CONFIG", "RESETSTAT")]) }
+}
+
+/// A lock-protected round-robin counter.
+final class AtomicCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value &+= 1
+        return value & Int.max
+    }
+}

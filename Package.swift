@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Dependencies point one way: Services/Tools → Pipeline → Enhance/Media/Messaging/Store → Core → C shims.
+let package = Package(
+    name: "Reframe",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "reframe", targets: ["reframe"]),
+        .executable(name: "Ingest", targets: ["Ingest"]),
+        .executable(name: "Extractor", targets: ["Extractor"]),
+        .executable(name: "Upscaler", targets: ["Upscaler"]),
+        .executable(name: "Interpolator", targets: ["Interpolator"]),
+        .executable(name: "Assembler", targets: ["Assembler"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // C shims: headers plus the few helpers Swift cannot call directly (variadics, macros, tables).
+        .target(name: "CRabbitMQ", path: "Libraries/CRabbitMQ", linkerSettings: [.linkedLibrary("rabbitmq")]),
+        .target(name: "CHiredis", path: "Libraries/CHiredis", linkerSettings: [.linkedLibrary("hiredis")]),
+        .target(
+            name: "CFFmpeg", path: "Libraries/CFFmpeg",
+            linkerSettings: ["avformat", "avcodec", "avutil", "swscale", "swresample", "avfilter"].map { .linkedLibrary($0) }),
+        .target(name: "CZstd", path: "Libraries/CZstd", linkerSettings: [.linkedLibrary("zstd")]),
+
+        // Swift wrappers: each C library wrapped once; no C type crosses these APIs.
+        .target(name: "AMQP", dependencies: ["CRabbitMQ", .product(name: "Logging", package: "swift-log")], path: "Libraries/AMQP"),
+        .target(name: "Redis", dependencies: ["CHiredis"], path: "Libraries/Redis"),
+        .target(name: "Media", dependencies: ["Core", "CFFmpeg", "CZstd"], path: "Libraries/Media"),
+
+        .target(name: "Core", path: "Libraries/Core"),
+        .target(
+            name: "Messaging",
+            dependencies: ["Core", "AMQP", .product(name: "Logging", package: "swift-log")],
+            path: "Libraries/Messaging"),
+        .target(name: "Store", dependencies: ["Core", "Redis", "Media"], path: "Libraries/Store"),
+        .target(name: "Enhance", dependencies: ["Core", "Media"], path: "Libraries/Enhance"),
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "Core", "Messaging", "Store", "Media", "Enhance",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Libraries/Pipeline"),
+
+        .executableTarget(name: "Ingest", dependencies: ["Pipeline"], path: "Services/Ingest"),
+        .executableTarget(name: "Extractor", dependencies: ["Pipeline"], path: "Services/Extractor"),
+        .executableTarget(name: "Upscaler", dependencies: ["Pipeline"], path: "Services/Upscaler"),
+        .executableTarget(name: "Interpolator", dependencies: ["Pipeline"], path: "Services/Interpolator"),
+        .executableTarget(name: "Assembler", dependencies: ["Pipeline"], path: "Services/Assembler"),
+        .executableTarget(
+            name: "reframe",
+            dependencies: ["Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/reframe"),
+
+        .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Enhance"], path: "Tests/MediaTests"),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], path: "Tests/PipelineTests"),
+        .testTarget(name: "IntegrationTests", dependencies: ["Pipeline"], path: "Tests/IntegrationTests"),
+    ]
+)
