@@ -276,11 +276,10 @@ public final class AMQPConnection: @unchecked Sendable {
                 throw error
             }
         case let .purge(queue, continuation):
-            amqp_queue_purge(conn, 1, amqp_cstring_bytes(queue))
             do {
-                let reply = try rpcReply("purge \(queue)")
-                let ok = reply?.assumingMemoryBound(to: amqp_queue_purge_ok_t.self).pointee
-                continuation.resume(returning: Int(ok?.message_count ?? 0))
+                var count: UInt32 = 0
+                try check(reframe_amqp_purge(conn, 1, queue, &count), "purge \(queue)")
+                continuation.resume(returning: Int(count))
             } catch {
                 continuation.resume(throwing: error)
                 throw error
@@ -293,13 +292,12 @@ public final class AMQPConnection: @unchecked Sendable {
         // Prefetch is per channel; each service has one consumer per connection, so this is per consumer.
         amqp_basic_qos(conn, 1, 0, UInt16(clamping: consumer.prefetch), 0)
         _ = try rpcReply("basic.qos")
-        amqp_basic_consume(conn, 1, amqp_cstring_bytes(consumer.queue), amqp_cstring_bytes(tag), 0, 0, 0, amqp_empty_table)
-        _ = try rpcReply("basic.consume \(consumer.queue)")
+        try check(reframe_amqp_consume(conn, 1, consumer.queue, tag), "basic.consume \(consumer.queue)")
     }
 
     private func basicGet(_ queue: String) throws -> AMQPDelivery? {
         guard let conn else { throw AMQPError.closed }
-        let reply = amqp_basic_get(conn, 1, amqp_cstring_bytes(queue), 0)
+        let reply = reframe_amqp_get(conn, 1, queue)
         try check(reply, "basic.get \(queue)")
         guard reply.reply.id == AMQP_BASIC_GET_OK_METHOD else { return nil }
         let ok = reply.reply.decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
@@ -464,16 +462,14 @@ public final class AMQPConnection: @unchecked Sendable {
     private func declare() throws {
         guard let conn else { return }
         for e in topology.exchanges {
-            amqp_exchange_declare(conn, 1, amqp_cstring_bytes(e.name), amqp_cstring_bytes(e.type), 0, 1, 0, 0, amqp_empty_table)
-            _ = try rpcReply("declare exchange \(e.name)")
+            try check(reframe_amqp_declare_exchange(conn, 1, e.name, e.type), "declare exchange \(e.name)")
         }
         for q in topology.queues {
             try check(reframe_amqp_declare_queue(conn, 1, q.name, q.quorum ? 1 : 0, q.deadLetterExchange, Int32(q.deliveryLimit)),
                       "declare queue \(q.name)")
         }
         for b in topology.bindings {
-            amqp_queue_bind(conn, 1, amqp_cstring_bytes(b.queue), amqp_cstring_bytes(b.exchange), amqp_cstring_bytes(b.routingKey), amqp_empty_table)
-            _ = try rpcReply("bind \(b.queue)")
+            try check(reframe_amqp_bind(conn, 1, b.queue, b.exchange, b.routingKey), "bind \(b.queue)")
         }
     }
 

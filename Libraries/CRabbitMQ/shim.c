@@ -121,3 +121,33 @@ long reframe_amqp_delivery_count(const amqp_basic_properties_t *props) {
   const amqp_field_value_t *v = find_header(props, "x-delivery-count");
   return v ? as_integer(v) : -1;
 }
+
+amqp_rpc_reply_t reframe_amqp_declare_exchange(amqp_connection_state_t conn, amqp_channel_t channel, const char *name,
+                                               const char *type) {
+  amqp_exchange_declare(conn, channel, amqp_cstring_bytes(name), amqp_cstring_bytes(type), 0, 1, 0, 0, amqp_empty_table);
+  return amqp_get_rpc_reply(conn);
+}
+
+amqp_rpc_reply_t reframe_amqp_bind(amqp_connection_state_t conn, amqp_channel_t channel, const char *queue,
+                                   const char *exchange, const char *routing_key) {
+  amqp_queue_bind(conn, channel, amqp_cstring_bytes(queue), amqp_cstring_bytes(exchange), amqp_cstring_bytes(routing_key),
+                  amqp_empty_table);
+  return amqp_get_rpc_reply(conn);
+}
+
+amqp_rpc_reply_t reframe_amqp_consume(amqp_connection_state_t conn, amqp_channel_t channel, const char *queue,
+                                      const char *tag) {
+  amqp_basic_consume(conn, channel, amqp_cstring_bytes(queue), amqp_cstring_bytes(tag), 0, 0, 0, amqp_empty_table);
+  return amqp_get_rpc_reply(conn);
+}
+
+amqp_rpc_reply_t reframe_amqp_purge(amqp_connection_state_t conn, amqp_channel_t channel, const char *queue,
+                                    uint32_t *count) {
+  amqp_queue_purge_ok_t *ok = amqp_queue_purge(conn, channel, amqp_cstring_bytes(queue));
+  *count = ok ? ok->message_count : 0;
+  return amqp_get_rpc_reply(conn);
+}
+
+amqp_rpc_reply_t reframe_amqp_get(amqp_connection_state_t conn, amqp_channel_t channel, const char *queue) {
+  return amqp_basic_get(conn, channel, amqp_cstring_bytes(queue), 0);
+}

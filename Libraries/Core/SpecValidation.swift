@@ -62,8 +62,7 @@ extension JobSpec {
             guard let nested = value as? [String: Any] else { throw SpecError("'\(section)' must be an object") }
             try checkKeys(nested, path: section)
         }
-        guard let version = root["version"] else { throw SpecError("missing field 'version' (use 1)") }
-        guard (version as? Int) == 1, !(version is Bool) else { throw SpecError("unsupported version \(version); this ingest accepts version 1") }
+        guard root["version"] != nil else { throw SpecError("missing field 'version' (use 1)") }
         let spec: JobSpec
         do { spec = try JSONDecoder().decode(JobSpec.self, from: data) } catch let error as DecodingError {
             throw SpecError(describe(error))

@@ -29,4 +29,17 @@ long reframe_amqp_header(const amqp_basic_properties_t *props, const char *key, 
 /// Reads the x-death "count" of a delivered message (quorum queues also set x-delivery-count); -1 if absent.
 long reframe_amqp_delivery_count(const amqp_basic_properties_t *props);
 
+/// Name-taking RPCs: the C strings must live for the whole call, which Swift's temporary
+/// bridging does not guarantee once wrapped in amqp_bytes_t, so they are built here.
+amqp_rpc_reply_t reframe_amqp_declare_exchange(amqp_connection_state_t conn, amqp_channel_t channel, const char *name,
+                                               const char *type);
+amqp_rpc_reply_t reframe_amqp_bind(amqp_connection_state_t conn, amqp_channel_t channel, const char *queue,
+                                   const char *exchange, const char *routing_key);
+amqp_rpc_reply_t reframe_amqp_consume(amqp_connection_state_t conn, amqp_channel_t channel, const char *queue,
+                                      const char *tag);
+/// Purges a queue; *count receives the number of messages removed.
+amqp_rpc_reply_t reframe_amqp_purge(amqp_connection_state_t conn, amqp_channel_t channel, const char *queue,
+                                    uint32_t *count);
+amqp_rpc_reply_t reframe_amqp_get(amqp_connection_state_t conn, amqp_channel_t channel, const char *queue);
+
 #endif

@@ -1,0 +1,74 @@
+import Core
+import Store
+
+/// Per-stage progress of a job, computed from its chunk hash (the one place users read progress from).
+public struct JobProgress: Sendable, Equatable {
+    public struct StageCount: Sendable, Equatable {
+        public var stage: Stage
+        public var chunksDone: Int
+        public var framesDone: Int
+    }
+
+    public var state: JobState
+    public var error: String?
+    public var segmentsTotal: Int
+    public var segmentsDone: Int
+    /// Known once every segment is extracted; until then, chunks seen so far.
+    public var chunksTotal: Int
+    public var sourceFrames: Int
+    public var expectedOutputFrames: Int
+    public var stages: [StageCount]
+    public var failedChunks: [(field: String, error: String)]
+
+    public static func == (a: JobProgress, b: JobProgress) -> Bool {
+        a.state == b.state && a.stages == b.stages && a.segmentsDone == b.segmentsDone && a.chunksTotal == b.chunksTotal
+            && a.failedChunks.map(\.field) == b.failedChunks.map(\.field)
+    }
+
+    /// Frames a stage emits in total: source frames before interpolation, output frames from it on.
+    public func expectedFrames(_ stage: Stage) -> Int {
+        guard let interpolate = stages.firstIndex(where: { $0.stage == .interpolate }),
+              let index = stages.firstIndex(where: { $0.stage == stage }), index >= interpolate else { return sourceFrames }
+        return expectedOutputFrames
+    }
+
+    /// Fraction done, each stage weighted equally.
+    public var fraction: Double {
+        if state == .done { return 1 }
+        guard !stages.isEmpty else { return 0 }
+        let parts = stages.map { min(1, Double($0.framesDone) / Double(max(expectedFrames($0.stage), 1))) }
+        return min(0.999, parts.reduce(0, +) / Double(parts.count))
+    }
+
+    public static func load(jobId: String, jobs: JobStore) async throws -> JobProgress? {
+        guard let record = try await jobs.job(jobId) else { return nil }
+        let states = try await jobs.chunkStates(jobId)
+        guard let plan = record.plan else {
+            return JobProgress(state: record.state, error: record.error, segmentsTotal: 0, segmentsDone: 0, chunksTotal: 0,
+                               sourceFrames: 0, expectedOutputFrames: 0, stages: [], failedChunks: [])
+        }
+        var stages = [StageCount(stage: .extract, chunksDone: 0, framesDone: 0)]
+        stages += plan.hopsAfterExtract.map { StageCount(stage: $0, chunksDone: 0, framesDone: 0) }
+        var segmentsDone = 0, chunksTotal = 0
+        var failed: [(String, String)] = []
+        for (field, state) in states.sorted(by: { $0.key < $1.key }) {
+            if state.state == .failed { failed.append((field, state.error ?? "failed")); continue }
+            if field.hasPrefix("s"), field.hasSuffix(":extract") {
+                segmentsDone += 1
+                chunksTotal += state.chunks?.count ?? 0
+                stages[0].chunksDone += state.chunks?.count ?? 0
+                stages[0].framesDone += state.frames
+                continue
+            }
+            let parts = field.split(separator: ":")
+            guard parts.count == 2, let stage = Stage(rawValue: String(parts[1])), let i = stages.firstIndex(where: { $0.stage == stage }) else { continue }
+            stages[i].chunksDone += 1
+            stages[i].framesDone += state.frames
+        }
+        return JobProgress(
+            state: record.state, error: record.error, segmentsTotal: plan.segments.count, segmentsDone: segmentsDone,
+            chunksTotal: chunksTotal, sourceFrames: plan.video.frameCount,
+            expectedOutputFrames: plan.outputTiming.expectedFrameCount(sourceFrames: plan.video.frameCount, startPts: plan.video.startPts, endPts: plan.video.endPts),
+            stages: stages, failedChunks: failed)
+    }
+}

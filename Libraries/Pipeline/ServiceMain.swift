@@ -1,0 +1,42 @@
+import Foundation
+import Logging
+import Messaging
+import ServiceLifecycle
+import Store
+
+/// Runs one stage as a service: configuration from the environment, RabbitMQ and Redis, N workers,
+/// graceful shutdown on SIGTERM/SIGINT (the message in hand is finished, the rest stay queued).
+public enum ServiceMain {
+    public static func run(_ handlers: any StageHandler...) async {
+        let name = handlers.map(\.stage.rawValue).joined(separator: "+")
+        var logger = Logger(label: "reframe.\(name)")
+        do {
+            let config = try ServiceConfiguration.fromEnvironment()
+            logger.logLevel = config.logLevel
+            let bus = try RabbitBus(url: config.amqpURL, names: config.queueNames, deliveryLimit: config.deliveryLimit, logger: logger)
+            let store = try RedisStore(url: config.redisURL, connections: max(2, config.workers * 2))
+            let context = StageContext(bus: bus, jobs: JobStore(kv: store), mediaRoot: config.mediaRoot, logger: logger, settings: config.settings)
+            let workers = handlers.flatMap { handler in (0..<config.workers).map { _ in StageWorker(handler: handler, context: context) } }
+            let group = ServiceGroup(services: workers, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            try await group.run()
+            await bus.close()
+        } catch {
+            logger.critical("\(name) service stopped", metadata: ["error": "\(error)"])
+            exit(1)
+        }
+    }
+}
+
+extension ServiceMain {
+    /// The Assembler runs encode and finalize workers; `role` limits it to one of them.
+    public static func runAssembler(role: String?) async {
+        switch role {
+        case "encode": await run(EncodeHandler())
+        case "finalize": await run(FinalizeHandler())
+        case nil, "", "both": await run(EncodeHandler(), FinalizeHandler())
+        default:
+            FileHandle.standardError.write(Data("REFRAME_ASSEMBLER_ROLE must be encode, finalize or both\n".utf8))
+            exit(2)
+        }
+    }
+}

@@ -1,0 +1,4 @@
+import Pipeline
+
+// Extractor: decodes one segment per message into chunks in Redis.
+await ServiceMain.run(ExtractHandler())

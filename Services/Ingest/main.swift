@@ -1,0 +1,4 @@
+import Pipeline
+
+// Ingest: validates specs from reframe.ingest, probes, plans and fans out extract messages.
+await ServiceMain.run(IngestHandler())

@@ -1,0 +1,4 @@
+import Pipeline
+
+// Upscaler: one chunk per message through the plan's upscaling model.
+await ServiceMain.run(UpscaleHandler())

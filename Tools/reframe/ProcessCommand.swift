@@ -1,0 +1,42 @@
+import ArgumentParser
+import Core
+import Foundation
+import Logging
+import Pipeline
+
+/// `reframe process IN -o OUT …`: every stage in this process over the in-memory bus and store.
+struct Process: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Enhance a video on this machine (all stages in one process).")
+
+    @Argument(help: "Input video.") var input: String
+    @Option(name: .shortAndLong, help: "Output file (.mp4, .mkv or .mov).") var output: String
+    @OptionGroup var options: SpecOptions
+    @Flag(help: "No progress bar.") var quiet = false
+
+    func run() async throws {
+        let (root, source, target) = try EmbeddedPaths.resolve(input: input, output: output)
+        let spec = try options.spec(source: source, output: target)
+        var logger = Logger(label: "reframe")
+        logger.logLevel = .warning
+        let pipeline = EmbeddedPipeline(mediaRoot: root, logger: logger)
+        let bar = ProgressBar(enabled: !quiet)
+        do {
+            _ = try await pipeline.run(spec: spec) { bar.update($0) }
+        } catch let error as SpecError {
+            throw ValidationError(error.message)
+        }
+        bar.finish()
+        print(output)
+    }
+}
+
+/// The embedded mode uses `/` as its media root so any local path works, still checked for `..`.
+enum EmbeddedPaths {
+    static func resolve(input: String, output: String) throws -> (root: String, source: String, output: String) {
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        let inURL = URL(fileURLWithPath: input, relativeTo: cwd).standardizedFileURL
+        let outURL = URL(fileURLWithPath: output, relativeTo: cwd).standardizedFileURL
+        guard FileManager.default.isReadableFile(atPath: inURL.path) else { throw ValidationError("cannot read \(input)") }
+        return ("/", String(inURL.path.dropFirst()), String(outURL.path.dropFirst()))
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Core
+import Foundation
+import Pipeline
+import Store
+
+/// `reframe status ID`: the job's state and per-stage progress from Redis.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show a job's state and per-stage progress.")
+    @Argument(help: "Job id.") var id: String
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        guard let p = try await JobProgress.load(jobId: id.lowercased(), jobs: try cluster.jobs()) else {
+            throw ValidationError("no job \(id) (unknown, not yet ingested, or expired)")
+        }
+        print(StatusView.render(id: id, p))
+        if p.state == .failed { throw ExitCode(1) }
+    }
+}
+
+/// `reframe watch ID`: refreshes the status until the job ends.
+struct Watch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Follow a job's progress until it ends.")
+    @Argument(help: "Job id.") var id: String
+    @Option(help: "Seconds between refreshes.") var interval = 1.0
+    @Option(help: "Give up after this many seconds.") var timeout = 86_400.0
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        let jobs = try cluster.jobs()
+        let deadline = Date().addingTimeInterval(timeout)
+        let bar = ProgressBar(enabled: true)
+        while Date() < deadline {
+            if let p = try await JobProgress.load(jobId: id.lowercased(), jobs: jobs) {
+                bar.update(p)
+                if p.state.isFinal {
+                    bar.finish()
+                    print(StatusView.render(id: id, p))
+                    if p.state != .done { throw ExitCode(1) }
+                    return
+                }
+            }
+            try await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+        }
+        throw ValidationError("job \(id) did not finish within \(Int(timeout)) s")
+    }
+}
+
+/// `reframe chunks ID`: every chunk's state per stage.
+struct Chunks: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List a job's chunks and their state per stage.")
+    @Argument(help: "Job id.") var id: String
+    @Flag(help: "Only failed chunks.") var failed = false
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        let states = try await cluster.jobs().chunkStates(id.lowercased())
+        guard !states.isEmpty else { throw ValidationError("no chunks recorded for job \(id)") }
+        for (field, state) in states.sorted(by: { ChunkField.order($0.key, $1.key) }) where !failed || state.state == .failed {
+            print("\(field)\t\(state.state.rawValue)\t\(state.frames) frames\(state.error.map { "\t\($0)" } ?? "")")
+        }
+    }
+}
+
+enum ChunkField {
+    /// Segments first, then chunks by number, then stage.
+    static func order(_ a: String, _ b: String) -> Bool {
+        func key(_ s: String) -> (Int, Int, String) {
+            let parts = s.split(separator: ":")
+            if s.hasPrefix("s") { return (0, Int(parts[0].dropFirst()) ?? 0, String(parts.last ?? "")) }
+            return (1, Int(parts[0]) ?? 0, String(parts.last ?? ""))
+        }
+        return key(a) < key(b)
+    }
+}
+
+enum StatusView {
+    static func render(id: String, _ p: JobProgress) -> String {
+        var lines = ["job \(id): \(p.state.rawValue) (\(String(format: "%.0f", p.fraction * 100))%)"]
+        if let e = p.error, !e.isEmpty { lines.append("  error: \(e)") }
+        if p.segmentsTotal > 0 { lines.append("  segments extracted: \(p.segmentsDone)/\(p.segmentsTotal), chunks: \(p.chunksTotal)") }
+        for s in p.stages {
+            lines.append("  \(s.stage.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(s.chunksDone) chunks, \(s.framesDone)/\(p.expectedFrames(s.stage)) frames")
+        }
+        for f in p.failedChunks { lines.append("  failed \(f.field): \(f.error)") }
+        return lines.joined(separator: "\n")
+    }
+}
