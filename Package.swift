@@ -58,9 +58,11 @@ let package = Package(
             dependencies: ["Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/reframe"),
 
+        // Helpers shared by the test targets: clips made with libav, output inspection, PSNR.
+        .target(name: "TestSupport", dependencies: ["Pipeline", "Media", "Core"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "Enhance"], path: "Tests/MediaTests"),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], path: "Tests/PipelineTests"),
-        .testTarget(name: "IntegrationTests", dependencies: ["Pipeline"], path: "Tests/IntegrationTests"),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Enhance", "TestSupport"], path: "Tests/MediaTests"),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"], path: "Tests/PipelineTests"),
+        .testTarget(name: "IntegrationTests", dependencies: ["Pipeline", "TestSupport"], path: "Tests/IntegrationTests"),
     ]
 )

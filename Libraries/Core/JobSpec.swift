@@ -40,6 +40,14 @@ public struct UpscaleSpec: Codable, Sendable, Equatable {
         self.factor = factor
         self.model = model
     }
+
+    enum CodingKeys: String, CodingKey { case factor, model }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        factor = try c.decode(Int.self, forKey: .factor)
+        model = try c.decodeIfPresent(String.self, forKey: .model) ?? "lanczos"
+    }
 }
 
 public enum InterpolationMode: String, Codable, Sendable {

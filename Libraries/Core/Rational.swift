@@ -23,8 +23,12 @@ public struct Rational: Codable, Hashable, Sendable, CustomStringConvertible {
 
     public static func / (a: Rational, b: Rational) -> Rational { a * b.inverse }
 
-    /// Closest rational with a bounded denominator, e.g. 59.94 → 60000/1001.
+    /// Closest rational with a bounded denominator; NTSC-style rates (23.976, 29.97, 59.94) map to N·1000/1001.
     public static func approximating(_ value: Double, maxDenominator: Int64 = 1001) -> Rational {
+        let ntsc = value * 1.001
+        if abs(value - value.rounded()) > 1e-3, abs(ntsc - ntsc.rounded()) < 5e-3 {
+            return Rational(Int64(ntsc.rounded()) * 1000, 1001)
+        }
         var best = Rational(Int64(value.rounded()), 1)
         var bestError = abs(best.double - value)
         for den in 1...maxDenominator {

@@ -9,21 +9,26 @@ public struct EncoderSettings: Sendable, Equatable {
     public var preset: String
     public var pixelFormat: String
     public var threads: Int
+    /// Longest distance between keyframes (nil: the encoder's default).
+    public var keyframeInterval: Int?
 
-    public init(codec: String, crf: Int, preset: String, pixelFormat: String, threads: Int = 0) {
+    public init(codec: String, crf: Int, preset: String, pixelFormat: String, threads: Int = 0, keyframeInterval: Int? = nil) {
         self.codec = codec
         self.crf = crf
         self.preset = preset
         self.pixelFormat = pixelFormat
         self.threads = threads
+        self.keyframeInterval = keyframeInterval
     }
 }
 
 /// Encodes one chunk of frames into a self-contained segment that starts with a keyframe.
 /// Every chunk of a job uses identical settings, so the segments concatenate without re-encoding.
 public enum ChunkEncoder {
+    /// - Parameter endPts: when the last frame stops showing (its successor's pts); without it the last
+    ///   frame lasts one nominal frame interval.
     public static func encode(frames: [VideoFrame], settings: EncoderSettings, timeBase: Rational, frameRate: Rational,
-                              sampleAspectRatio: Rational) throws -> EncodedSegment {
+                              sampleAspectRatio: Rational, endPts: Int64? = nil) throws -> EncodedSegment {
         _ = LibavLogging.configured
         guard let first = frames.first else { throw MediaError.invalidData("no frames to encode") }
         guard let codec = avcodec_find_encoder_by_name(settings.codec) else {
@@ -40,6 +45,7 @@ public enum ChunkEncoder {
         ctx.pointee.framerate = frameRate.av
         ctx.pointee.sample_aspect_ratio = sampleAspectRatio.av
         ctx.pointee.thread_count = Int32(settings.threads)
+        if let gop = settings.keyframeInterval { ctx.pointee.gop_size = Int32(gop) }
         // Parameter sets go in the container header, identical for every chunk of the job.
         ctx.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER
         var options: OpaquePointer?
@@ -92,6 +98,13 @@ public enum ChunkEncoder {
         }
         try check(avcodec_send_frame(ctx, nil), "flush encoder")
         try drain()
+        // Encoders do not know how long a frame shows; the container does (the last frame above all, and VFR).
+        let nominal = max(1, rescale(1, from: frameRate.inverse, to: timeBase))
+        let byPts = infos.indices.sorted { infos[$0].pts < infos[$1].pts }
+        for (rank, i) in byPts.enumerated() {
+            let next = rank + 1 < byPts.count ? infos[byPts[rank + 1]].pts : (endPts ?? infos[i].pts + nominal)
+            infos[i].duration = max(1, next - infos[i].pts)
+        }
         let extradata = ctx.pointee.extradata_size > 0
             ? Data(bytes: ctx.pointee.extradata, count: Int(ctx.pointee.extradata_size)) : Data()
         let header = EncodedSegment.Header(

@@ -52,10 +52,14 @@ public enum MediaProbe {
             frameRate = Rational.approximating(Double(framePts.count - 1) / seconds)
         }
         let rate = frameRate ?? Rational(25, 1)
-        // Packets without a duration: the last frame lasts the average frame interval.
-        if lastDuration <= 0 || endPts <= framePts.last! {
-            let interval = max(1, rescale(1, from: rate.inverse, to: timeBase))
-            endPts = max(endPts, framePts.last! + interval)
+        // The stream's own duration covers the last frame's display time, which demuxers often report
+        // wrongly per packet (MP4 with edit lists); else the last frame lasts one average interval.
+        let streamDuration = stream.pointee.duration
+        let start = stream.pointee.start_time != noPTS ? stream.pointee.start_time : framePts.first!
+        if streamDuration != noPTS, streamDuration > 0, start + streamDuration > framePts.last! {
+            endPts = max(endPts, start + streamDuration)
+        } else if lastDuration <= 0 || endPts <= framePts.last! {
+            endPts = max(endPts, framePts.last! + max(1, rescale(1, from: rate.inverse, to: timeBase)))
         }
         let video = VideoInfo(
             width: Int(par.width), height: Int(par.height),

@@ -28,7 +28,7 @@ public struct EncodeHandler: StageHandler {
             let segment = try ChunkEncoder.encode(
                 frames: own, settings: settings, timeBase: manifest.timeBase,
                 frameRate: plan.outputTiming.outputFrameRate(sourceRate: plan.video.frameRate),
-                sampleAspectRatio: plan.video.sampleAspectRatio)
+                sampleAspectRatio: plan.video.sampleAspectRatio, endPts: manifest.lookahead ? manifest.pts[manifest.ownFrames] : manifest.endPts)
             guard segment.frameCount == own.count else {
                 throw PermanentFailure("encoder returned \(segment.frameCount) packets for \(own.count) frames")
             }

@@ -40,6 +40,11 @@ public struct ServiceConfiguration: Sendable {
             guard let level = Logger.Level(rawValue: v) else { throw ConfigurationError("REFRAME_LOG_LEVEL '\(v)' is not a log level") }
             c.logLevel = level
         }
+        if let v = env["REFRAME_SEGMENT_SECONDS"] {
+            guard let seconds = Double(v), seconds > 0, seconds <= 600 else { throw ConfigurationError("REFRAME_SEGMENT_SECONDS must be a number in (0, 600]") }
+            c.settings.segmentSeconds = seconds
+        }
+        c.settings.chunkPolicy.maxFrames = try int(env, "REFRAME_CHUNK_FRAMES", default: c.settings.chunkPolicy.maxFrames, range: 1...10_000)
         if let v = env["REFRAME_INFLIGHT_MB"] {
             guard let mb = Int64(v), mb > 0 else { throw ConfigurationError("REFRAME_INFLIGHT_MB must be a positive integer") }
             c.settings.jobInFlightBudget = mb << 20

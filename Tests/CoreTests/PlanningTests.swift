@@ -1,0 +1,60 @@
+import Core
+import XCTest
+
+final class PlanningTests: XCTestCase {
+    let tb = Rational(1, 30)
+
+    func index(frames: Int, gop: Int) -> PacketIndex {
+        let pts = (0..<frames).map(Int64.init)
+        return PacketIndex(framePts: pts, keyframes: stride(from: 0, to: frames, by: gop).map { (Int64($0), Int64($0) - 1) }, endPts: Int64(frames))
+    }
+
+    func video(frames: Int) -> VideoInfo {
+        VideoInfo(width: 320, height: 240, pixelFormat: "yuv420p", timeBase: tb, frameRate: Rational(30, 1), frameCount: frames,
+                  startPts: 0, endPts: Int64(frames), hasAudio: true)
+    }
+
+    func testSegmentsStartAtKeyframesAndCoverEveryFrame() {
+        let segments = SegmentPlanner.segments(index: index(frames: 300, gop: 30), timeBase: tb, targetSeconds: 2)
+        XCTAssertEqual(segments.map(\.startPts), [0, 60, 120, 180, 240])
+        XCTAssertEqual(segments.map(\.seekDts), [-1, 59, 119, 179, 239], "seek by the keyframe's dts")
+        XCTAssertEqual(segments.map(\.firstFrame), [0, 60, 120, 180, 240])
+        XCTAssertEqual(segments.map(\.frameCount), [60, 60, 60, 60, 60])
+        XCTAssertEqual(segments.last?.endPts, 300)
+        XCTAssertEqual(segments.filter(\.isLast).count, 1)
+    }
+
+    func testChunksCloseAtLimitOrSceneCut() {
+        let policy = ChunkPolicy(maxFrames: 10, maxBytes: 1 << 30, minFramesAtCut: 3)
+        var cuts = [Bool](repeating: false, count: 25)
+        cuts[2] = true  // too early to close (chunk would hold 2 < 3)
+        cuts[7] = true
+        XCTAssertEqual(ChunkCutter.boundaries(frameCount: 25, frameBytes: 1000, sceneCut: cuts, policy: policy), [0, 7, 17])
+        // Byte bound: 4 MB frames under a 10 MB budget → 2 frames a chunk.
+        XCTAssertEqual(ChunkCutter.boundaries(frameCount: 5, frameBytes: 4 << 20, sceneCut: [], policy: ChunkPolicy(maxFrames: 10, maxBytes: 10 << 20)),
+                       [0, 2, 4])
+    }
+
+    func testPlanOrderPutsExpensiveWorkOnFewerPixels() throws {
+        let up = UpscaleSpec(factor: 2)
+        XCTAssertEqual(Planner.order(spec: JobSpec(source: "a", upscale: up), video: video(frames: 10)), [.upscale])
+        XCTAssertEqual(Planner.order(spec: JobSpec(source: "a", interpolate: InterpolateSpec(factor: 2)), video: video(frames: 10)), [.interpolate])
+        // Interpolating at low resolution is cheaper with classical models.
+        let both = JobSpec(source: "a", upscale: up, interpolate: InterpolateSpec(factor: 2, model: "mci"))
+        XCTAssertEqual(Planner.order(spec: both, video: video(frames: 10)), [.interpolate, .upscale])
+        let plan = try Planner().plan(jobId: "j", spec: both, video: video(frames: 300), index: index(frames: 300, gop: 30))
+        XCTAssertEqual(plan.hopsAfterExtract, [.interpolate, .upscale, .encode])
+        XCTAssertEqual(plan.outputWidth, 640)
+        XCTAssertEqual(plan.output, "reframe/j.mp4")
+        XCTAssertEqual(plan.workingPixelFormat, "yuv420p")
+    }
+
+    func testLimitsFailAtIngestWithWhatToChange() {
+        var limits = JobLimits()
+        limits.maxOutputDimension = 1000
+        let spec = JobSpec(source: "a", upscale: UpscaleSpec(factor: 4))
+        XCTAssertThrowsError(try Planner(limits: limits).plan(jobId: "j", spec: spec, video: video(frames: 10), index: index(frames: 10, gop: 5))) {
+            XCTAssertEqual(($0 as? SpecError)?.message, "output would be 1280×960; the limit is 1000 per side — lower the upscale factor")
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Core
+import Foundation
+import XCTest
+
+final class SpecValidationTests: XCTestCase {
+    private func parse(_ json: String) throws -> JobSpec { try JobSpec.parse(Data(json.utf8)) }
+
+    private func assertRejected(_ json: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try parse(json), file: file, line: line) { error in
+            XCTAssertEqual((error as? SpecError)?.message, expected, file: file, line: line)
+        }
+    }
+
+    func testFullSpecParsesWithDefaults() throws {
+        let spec = try parse("""
+            {"version":1,"source":"archive/tape-0412.mpg","output":"remastered/tape.mp4",
+             "upscale":{"factor":2,"model":"lanczos"},
+             "interpolate":{"factor":4,"mode":"slowmo","model":"mci","sceneThreshold":0.35},
+             "encode":{"codec":"libx265","crf":20,"preset":"slow","pixelFormat":"yuv420p10le"},"priority":7}
+            """)
+        XCTAssertEqual(spec.upscale, UpscaleSpec(factor: 2, model: "lanczos"))
+        XCTAssertEqual(spec.interpolate?.factor, 4)
+        XCTAssertEqual(spec.interpolate?.mode, .slowmo)
+        XCTAssertEqual(spec.encode.codec, "libx265")
+        XCTAssertEqual(spec.priority, 7)
+        XCTAssertEqual(spec.effectiveAudio, .drop, "slow motion drops audio unless asked")
+    }
+
+    func testMinimalSpecGetsDefaults() throws {
+        let spec = try parse(#"{"version":1,"source":"a.mp4","interpolate":{"targetFps":59.94}}"#)
+        XCTAssertEqual(spec.encode, EncodeSpec())
+        XCTAssertEqual(spec.interpolate?.mode, .smooth)
+        XCTAssertEqual(spec.interpolate?.model, "mci")
+        XCTAssertEqual(spec.effectiveAudio, .copy)
+    }
+
+    func testExactErrors() {
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"colour":"red"}"#,
+                       "unknown field 'colour'; allowed: audio, encode, interpolate, output, priority, source, upscale, version")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"fator":2}}"#, "unknown field 'upscale.fator'; allowed: factor, model")
+        assertRejected(#"{"source":"a.mp4","upscale":{"factor":2}}"#, "missing field 'version' (use 1)")
+        assertRejected(#"{"version":2,"source":"a.mp4","upscale":{"factor":2}}"#, "unsupported version 2; this ingest accepts version 1")
+        assertRejected(#"{"version":1,"upscale":{"factor":2}}"#, "missing field 'source'")
+        assertRejected(#"{"version":1,"source":"/etc/passwd","upscale":{"factor":2}}"#,
+                       "'source' must be relative to the media root, not absolute: /etc/passwd")
+        assertRejected(#"{"version":1,"source":"a/../../b.mp4","upscale":{"factor":2}}"#, "'source' must not contain '..': a/../../b.mp4")
+        assertRejected(#"{"version":1,"source":"a.mp4"}"#, "nothing to do: give 'upscale', 'interpolate' or both")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":5}}"#, "upscale factor 5 not supported by 'lanczos'; use one of 2, 3, 4")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2,"model":"magic"}}"#, "unknown upscale model 'magic'; available: lanczos")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":"2"}}"#, "field 'upscale.factor' must be an integer")
+        assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"factor":3}}"#, "interpolate factor 3 not supported; use 2, 4 or 8")
+        assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"factor":2,"targetFps":60}}"#, "interpolate takes 'factor' or 'targetFps', not both")
+        assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"targetFps":60,"mode":"slowmo"}}"#, "targetFps works in smooth mode only; use 'factor' for slowmo")
+        assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"factor":2,"mode":"fast"}}"#,
+                       "field 'interpolate.mode': Cannot initialize InterpolationMode from invalid String value fast")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"encode":{"crf":60}}"#, "crf 60 out of range for libx264 (0…51)")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"encode":{"codec":"mpeg2video"}}"#,
+                       "unsupported codec 'mpeg2video'; use libsvtav1, libx264, libx265")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"output":"out.avi"}"#, "output 'out.avi' must end in .mp4, .mkv or .mov")
+        assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"factor":2,"mode":"slowmo"},"audio":"stretch"}"#,
+                       "audio 'stretch' is not supported yet; use 'drop' (default for slowmo) or 'copy'")
+        assertRejected("[1,2]", "spec must be a JSON object")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"priority":12}"#, "priority must be 0…9, got 12")
+    }
+
+    func testMediaPathStaysInsideRoot() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("mp-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root + "/in", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        XCTAssertEqual(try MediaPath.resolve("in/a.mp4", under: root, field: "source"),
+                       URL(fileURLWithPath: root).resolvingSymlinksInPath().path + "/in/a.mp4")
+        try FileManager.default.createSymbolicLink(atPath: root + "/escape", withDestinationPath: "/etc")
+        XCTAssertThrowsError(try MediaPath.resolve("escape/passwd", under: root, field: "source")) { error in
+            XCTAssertEqual((error as? SpecError)?.message, "'source' resolves outside the media root: escape/passwd")
+        }
+    }
+}

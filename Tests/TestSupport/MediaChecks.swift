@@ -1,0 +1,62 @@
+import Core
+import Foundation
+import Media
+
+/// What a test needs to know about an output file.
+public struct MediaSummary {
+    public var width: Int
+    public var height: Int
+    /// Presentation times of every frame, in seconds, in decode-output order.
+    public var frameTimes: [Double]
+    public var duration: Double
+    public var audioStreams: Int
+    public var frameRate: Double
+
+    public var frameCount: Int { frameTimes.count }
+    public var strictlyIncreasing: Bool { zip(frameTimes, frameTimes.dropFirst()).allSatisfy { $0 < $1 } }
+}
+
+public enum MediaChecks {
+    /// Decodes every frame (not just the index) so the counts and times are what a player sees.
+    public static func summary(_ path: String) throws -> MediaSummary {
+        let probe = try MediaProbe.probe(path: path)
+        let decoder = try SegmentDecoder(path: path, workingPixelFormat: "yuv420p")
+        var times: [Double] = []
+        try decoder.decodeAll { times.append(Double($0.pts) * probe.video.timeBase.double) }
+        return MediaSummary(width: probe.video.width, height: probe.video.height, frameTimes: times, duration: probe.video.durationSeconds,
+                            audioStreams: probe.audioStreams, frameRate: probe.video.frameRate.double)
+    }
+
+    public static func frames(_ path: String) throws -> [VideoFrame] {
+        let decoder = try SegmentDecoder(path: path, workingPixelFormat: "yuv420p")
+        var frames: [VideoFrame] = []
+        try decoder.decodeAll { frames.append($0) }
+        return frames
+    }
+
+    /// PSNR in dB over all bytes (infinity when identical).
+    public static func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
+        precondition(a.count == b.count)
+        var sum = 0.0
+        for i in 0..<a.count {
+            let d = Double(Int(a[i]) - Int(b[i]))
+            sum += d * d
+        }
+        if sum == 0 { return .infinity }
+        return 10 * log10(255 * 255 / (sum / Double(a.count)))
+    }
+
+    /// A fresh temporary directory for one test.
+    public static func temporaryDirectory(_ name: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("reframe-\(name)-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// The real footage fetched by scripts/fetch-media.sh.
+    public static func realFootage(_ name: String) -> String {
+        let cache = ProcessInfo.processInfo.environment["REFRAME_MEDIA_CACHE"]
+            ?? (ProcessInfo.processInfo.environment["HOME"] ?? "/root") + "/.cache/reframe/media"
+        return "\(cache)/\(name)"
+    }
+}
