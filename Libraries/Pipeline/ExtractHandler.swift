@@ -54,7 +54,8 @@ public struct ExtractHandler: StageHandler {
         var ownFrames = 0
         var previous: VideoFrame?
         try decoder.decode(segment: segment, lookahead: wantsLookahead) { frame in
-            let cut = previous.map { detector.isCut(previous: $0, current: frame) } ?? false
+            // Scene cuts only matter to interpolation; skip the cost otherwise.
+            let cut = wantsLookahead ? (previous.map { detector.isCut(previous: $0, current: frame) } ?? false) : false
             previous = frame
             let isLookahead = !segment.isLast && frame.pts >= segment.endPts
             if !pending.isEmpty && (isLookahead || ChunkCutter.closes(length: pending.count, nextIsCut: cut, maxFrames: maxFrames, policy: plan.chunkPolicy)) {

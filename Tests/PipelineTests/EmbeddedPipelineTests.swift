@@ -1,0 +1,83 @@
+import Core
+import Foundation
+import Logging
+import Media
+import Messaging
+@testable import Pipeline
+import Store
+import TestSupport
+import XCTest
+
+final class EmbeddedPipelineTests: XCTestCase {
+    var dir = ""
+    let logger = Logger(label: "test")
+
+    override func setUpWithError() throws { dir = try MediaChecks.temporaryDirectory("embedded") }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// Small segments and chunks so one short clip crosses segment and chunk boundaries.
+    var settings: StageSettings {
+        var s = StageSettings()
+        s.segmentSeconds = 0.5
+        s.chunkPolicy = ChunkPolicy(maxFrames: 7, maxBytes: 64 << 20, minFramesAtCut: 3)
+        return s
+    }
+
+    func clip(frames: Int = 45, vfr: Bool = false) throws -> SyntheticClip.Options {
+        var o = SyntheticClip.Options()
+        o.frames = frames
+        o.keyframeInterval = 15
+        o.variableRate = vfr
+        try SyntheticClip.write(path: "\(dir)/in.mp4", options: o)
+        return o
+    }
+
+    func testUpscaleAndSmoothInterpolationAcrossSegmentsAndChunks() async throws {
+        _ = try clip()
+        let pipeline = EmbeddedPipeline(mediaRoot: dir, settings: settings, logger: logger)
+        let spec = JobSpec(source: "in.mp4", output: "out.mp4", upscale: UpscaleSpec(factor: 2), interpolate: InterpolateSpec(factor: 2))
+        let id = try await pipeline.run(spec: spec, interval: 0.05)
+        let out = try MediaChecks.summary("\(dir)/out.mp4")
+        XCTAssertEqual([out.width, out.height], [640, 480])
+        XCTAssertEqual(out.frameCount, 90, "2·N: every source frame is followed by one in-between (the last by a held copy)")
+        XCTAssertEqual(out.duration, 1.5, accuracy: 1.0 / 60)
+        XCTAssertTrue(out.strictlyIncreasing)
+        XCTAssertEqual(out.audioStreams, 1)
+        XCTAssertEqual(Double(out.frameCount) / out.duration, 60, accuracy: 0.5, "frame rate doubled")
+        // Done jobs leave no frames behind.
+        let left = try await pipeline.store.keys(prefix: Keys.framesPrefix(id))
+        XCTAssertEqual(left, [])
+        let inFlight = try await pipeline.context.jobs.inFlightBytes(jobId: id)
+        XCTAssertEqual(inFlight, 0)
+    }
+
+    func testVariableFrameRateTimingIsKept() async throws {
+        let o = try clip(frames: 30, vfr: true)
+        let pipeline = EmbeddedPipeline(mediaRoot: dir, settings: settings, logger: logger)
+        _ = try await pipeline.run(spec: JobSpec(source: "in.mp4", output: "up.mp4", upscale: UpscaleSpec(factor: 2)), interval: 0.05)
+        let source = SyntheticClip.framePts(o).map { Double($0) / Double(o.fps * 6) }
+        let up = try MediaChecks.summary("\(dir)/up.mp4")
+        XCTAssertEqual(up.frameTimes.count, source.count)
+        for (a, b) in zip(up.frameTimes, source) { XCTAssertEqual(a, b, accuracy: 1e-3) }
+
+        let pipeline2 = EmbeddedPipeline(mediaRoot: dir, settings: settings, logger: logger)
+        _ = try await pipeline2.run(spec: JobSpec(source: "in.mp4", output: "x2.mp4", interpolate: InterpolateSpec(factor: 2, model: "blend")), interval: 0.05)
+        let x2 = try MediaChecks.summary("\(dir)/x2.mp4")
+        XCTAssertEqual(x2.frameCount, 60)
+        // Each source time is kept; in-betweens sit half-way into each (uneven) interval.
+        for i in 0..<(source.count - 1) {
+            XCTAssertEqual(x2.frameTimes[2 * i], source[i], accuracy: 1e-3)
+            XCTAssertEqual(x2.frameTimes[2 * i + 1], (source[i] + source[i + 1]) / 2, accuracy: 1e-3)
+        }
+    }
+
+    func testRejectedSpecFailsWithItsReason() async throws {
+        let pipeline = EmbeddedPipeline(mediaRoot: dir, settings: settings, logger: logger)
+        do {
+            _ = try await pipeline.run(spec: JobSpec(source: "missing.mp4", upscale: UpscaleSpec(factor: 2)))
+            XCTFail("a missing source must fail")
+        } catch let error as SpecError {
+            XCTAssertEqual(error.message, "source 'missing.mp4' does not exist or is not readable")
+        }
+    }
+}
