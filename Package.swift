@@ -63,6 +63,6 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Enhance", "TestSupport"], path: "Tests/MediaTests"),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"], path: "Tests/PipelineTests"),
-        .testTarget(name: "IntegrationTests", dependencies: ["Pipeline", "TestSupport"], path: "Tests/IntegrationTests"),
+        .testTarget(name: "IntegrationTests", dependencies: ["Pipeline", "AMQP", "TestSupport"], path: "Tests/IntegrationTests"),
     ]
 )

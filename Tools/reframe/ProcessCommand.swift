@@ -18,7 +18,11 @@ struct Process: AsyncParsableCommand {
         let spec = try options.spec(source: source, output: target)
         var logger = Logger(label: "reframe")
         logger.logLevel = .warning
-        let pipeline = EmbeddedPipeline(mediaRoot: root, logger: logger)
+        // Same tunables as the services (segment and chunk sizes, threads), so both modes cut alike.
+        var env = ProcessInfo.processInfo.environment
+        env["REFRAME_MEDIA_ROOT"] = root
+        let settings = try ServiceConfiguration.fromEnvironment(env).settings
+        let pipeline = EmbeddedPipeline(mediaRoot: root, settings: settings, logger: logger)
         let bar = ProgressBar(enabled: !quiet)
         do {
             _ = try await pipeline.run(spec: spec) { bar.update($0) }

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The main job end to end: installs what is needed, builds (release), fetches the real PAL SD
+# sample (balle-jbart.mp4, verified by SHA-256) and upscales it ×2 with `reframe process`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+media=$(scripts/fetch-media.sh)
+swift build -c release --product reframe
+mkdir -p out
+"$(swift build -c release --show-bin-path)/reframe" process "$media/balle-jbart.mp4" -o out/balle-jbart-x2.mp4 --upscale 2 "$@"
+ffprobe -v error -show_entries stream=codec_type,width,height,nb_frames -of compact out/balle-jbart-x2.mp4 2>/dev/null || true

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what Reframe needs on a fresh Debian machine (as root): C libraries, FFmpeg,
+# RabbitMQ and Redis. Swift itself is expected on PATH (the toolchain this project targets).
+set -euo pipefail
+PACKAGES=(librabbitmq-dev libhiredis-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+          libswresample-dev libavfilter-dev libzstd-dev rabbitmq-server redis-server ffmpeg)
+missing=()
+for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # The Debian packages start their daemons through policy-rc.d where allowed; we run our own instances.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "setup: swift is not on PATH" >&2; exit 1; }
