@@ -25,6 +25,9 @@ public struct EncoderSettings: Sendable, Equatable {
 /// Encodes one chunk of frames into a self-contained segment that starts with a keyframe.
 /// Every chunk of a job uses identical settings, so the segments concatenate without re-encoding.
 public enum ChunkEncoder {
+    /// Whether this FFmpeg build has the named encoder.
+    public static func isAvailable(_ codec: String) -> Bool { avcodec_find_encoder_by_name(codec) != nil }
+
     /// - Parameter endPts: when the last frame stops showing (its successor's pts); without it the last
     ///   frame lasts one nominal frame interval.
     public static func encode(frames: [VideoFrame], settings: EncoderSettings, timeBase: Rational, frameRate: Rational,

@@ -18,7 +18,6 @@ public final class FrameScaler: @unchecked Sendable {
         srcFormat = try PixelFormat.lookup(source.pixelFormat)
         dstFormat = try PixelFormat.lookup(target.pixelFormat)
         dstLayout = try PlaneLayout(width: target.width, height: target.height, pixelFormat: target.pixelFormat)
-        // Full chroma interpolation and accurate rounding: the scaler is our quality baseline.
         let flags: Int32
         switch filter {
         case .lanczos: flags = SWS_LANCZOS
@@ -27,7 +26,7 @@ public final class FrameScaler: @unchecked Sendable {
         case .point: flags = SWS_POINT
         }
         guard let ctx = sws_getContext(Int32(source.width), Int32(source.height), srcFormat, Int32(target.width), Int32(target.height),
-                                       dstFormat, flags | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP, nil, nil, nil)
+                                       dstFormat, flags | Self.extraFlags(srcFormat, dstFormat), nil, nil, nil)
         else {
             throw MediaError.unsupported("scaling \(source.width)×\(source.height) \(source.pixelFormat) → \(target.width)×\(target.height) \(target.pixelFormat)")
         }
@@ -35,6 +34,13 @@ public final class FrameScaler: @unchecked Sendable {
     }
 
     deinit { sws_freeContext(context) }
+
+    /// Full-resolution chroma and accurate rounding only matter when converting between YUV and RGB;
+    /// same-family resizing uses the plain filter, as `ffmpeg -vf scale=…:flags=lanczos` does.
+    private static func extraFlags(_ a: AVPixelFormat, _ b: AVPixelFormat) -> Int32 {
+        func isRGB(_ f: AVPixelFormat) -> Bool { (av_pix_fmt_desc_get(f)?.pointee.flags ?? 0) & UInt64(AV_PIX_FMT_FLAG_RGB) != 0 }
+        return isRGB(a) != isRGB(b) ? SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP : 0
+    }
 
     public func scale(_ frame: VideoFrame) throws -> VideoFrame {
         guard frame.width == source.width, frame.height == source.height, frame.pixelFormat == source.pixelFormat else {

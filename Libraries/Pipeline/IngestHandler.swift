@@ -44,6 +44,9 @@ public struct IngestHandler: StageHandler {
     /// Validates the spec and the source and returns the plan; throws `SpecError`/`MediaError` with what to change.
     public static func plan(id: String, specBody: [UInt8], context: StageContext) async throws -> JobPlan {
         let spec = try JobSpec.parse(Data(specBody))
+        guard ChunkEncoder.isAvailable(spec.encode.codec) else {
+            throw SpecError("codec '\(spec.encode.codec)' is not available in this FFmpeg build; use another codec")
+        }
         let source = try MediaPath.resolve(spec.source, under: context.mediaRoot, field: "source")
         guard FileManager.default.isReadableFile(atPath: source) else { throw SpecError("source '\(spec.source)' does not exist or is not readable") }
         if let output = spec.output { _ = try MediaPath.resolve(output, under: context.mediaRoot, field: "output") }

@@ -74,6 +74,20 @@ final class MediaTests: XCTestCase {
         XCTAssertGreaterThan(MediaChecks.psnr(decoded[40].data, frames[40].data), 35)
     }
 
+    func testEverySelectableCodecEncodesWithSpecOptions() throws {
+        let frames = try (0..<4).map { try SyntheticClip.pattern(width: 64, height: 64, index: $0, pts: Int64($0)) }
+        for (codec, preset) in [("libx264", "veryfast"), ("libx265", "ultrafast"), ("libsvtav1", "12")] {
+            for format in ["yuv420p", "yuv420p10le"] {
+                let segment = try ChunkEncoder.encode(frames: frames, settings: EncoderSettings(codec: codec, crf: 30, preset: preset, pixelFormat: format),
+                                                      timeBase: Rational(1, 25), frameRate: Rational(25, 1), sampleAspectRatio: Rational(1, 1))
+                XCTAssertEqual(segment.frameCount, 4, "\(codec) \(format)")
+                XCTAssertTrue(segment.header.packets[0].key, "\(codec) starts with a keyframe")
+            }
+        }
+        XCTAssertThrowsError(try ChunkEncoder.encode(frames: frames, settings: EncoderSettings(codec: "nope", crf: 1, preset: "x", pixelFormat: "yuv420p"),
+                                                     timeBase: Rational(1, 25), frameRate: Rational(25, 1), sampleAspectRatio: Rational(1, 1)))
+    }
+
     func testLanczosUpscaleAndCompressionRoundTrip() throws {
         let frame = try SyntheticClip.pattern(width: 64, height: 48, index: 3, pts: 7)
         let up = try LanczosUpscaler(factor: 3, width: 64, height: 48, pixelFormat: "yuv420p").upscale(frame)

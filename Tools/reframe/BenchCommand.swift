@@ -39,7 +39,10 @@ struct BenchPipeline: AsyncParsableCommand {
 
         var logger = Logger(label: "bench")
         logger.logLevel = .error
-        let embedded = EmbeddedPipeline(mediaRoot: root, logger: logger)
+        var env = ProcessInfo.processInfo.environment
+        env["REFRAME_MEDIA_ROOT"] = root
+        // The same segment/chunk settings the spawned services read, so (a) and (b) do the same work.
+        let embedded = EmbeddedPipeline(mediaRoot: root, settings: try ServiceConfiguration.fromEnvironment(env).settings, logger: logger)
         var embeddedSpec = spec
         embeddedSpec.output = "embedded.mp4"
         let started = Date()
