@@ -31,6 +31,8 @@ public final class AMQPConnection: @unchecked Sendable {
     private var nextPublishSeq: UInt64 = 1
     private var pendingConfirms: [UInt64: PendingPublish] = [:]
     private var returnedSeqs: Set<UInt64> = []
+    /// Consumer tags subscribed on the current connection (a queued consume may meet a reconnect that already did it).
+    private var subscribed: Set<String> = []
     private var wakeRead: Int32 = -1
     private var wakeWrite: Int32 = -1
     private var thread: Thread?
@@ -289,10 +291,12 @@ public final class AMQPConnection: @unchecked Sendable {
 
     private func subscribe(tag: String, _ consumer: Consumer) throws {
         guard let conn else { throw AMQPError.closed }
+        guard !subscribed.contains(tag) else { return }
         // Prefetch is per channel; each service has one consumer per connection, so this is per consumer.
         amqp_basic_qos(conn, 1, 0, UInt16(clamping: consumer.prefetch), 0)
         _ = try rpcReply("basic.qos")
         try check(reframe_amqp_consume(conn, 1, consumer.queue, tag), "basic.consume \(consumer.queue)")
+        subscribed.insert(tag)
     }
 
     private func basicGet(_ queue: String) throws -> AMQPDelivery? {
@@ -443,6 +447,7 @@ public final class AMQPConnection: @unchecked Sendable {
         amqp_confirm_select(state, 1)
         try check(amqp_get_rpc_reply(state), "confirm.select")
         conn = state
+        subscribed = []
         generation += 1
         nextPublishSeq = 1
         do {

@@ -3,6 +3,8 @@ public enum Keys {
     public static func job(_ id: String) -> String { "reframe:job:\(id)" }
     public static func chunks(_ id: String) -> String { "reframe:job:\(id):chunks" }
     public static func finalizeLock(_ id: String) -> String { "reframe:job:\(id):finalize-lock" }
+    /// Which chunk's encoder announced finalize.
+    public static func finalizeClaim(_ id: String) -> String { "reframe:job:\(id):finalize-claim" }
     public static func framesPrefix(_ id: String) -> String { "reframe:frames:\(id):" }
     /// A chunk's manifest key; its frames are `<chunk key>:<n>`.
     public static func chunk(_ id: String, stage: Stage, chunk: Int) -> String { "reframe:frames:\(id):\(stage.rawValue):\(chunk)" }

@@ -25,8 +25,13 @@ extension ChunkTransform {
         let field = Keys.chunkField(chunk.index, stage)
         // Step 1: a redelivered message whose work is recorded skips straight to publishing.
         if try await jobs.chunkState(message.jobId, field: field)?.state != .done {
-            let frames = try await transform(message, chunk: chunk, plan: plan, outputKey: outputKey, context: context)
-            try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: frames))
+            do {
+                let frames = try await transform(message, chunk: chunk, plan: plan, outputKey: outputKey, context: context)
+                try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: frames))
+            } catch StoreError.missing(let what) {
+                // A duplicate delivery may have finished this chunk and deleted its input meanwhile.
+                guard try await jobs.chunkState(message.jobId, field: field)?.state == .done else { throw StoreError.missing(what) }
+            }
         }
         let next = StageMessage(jobId: message.jobId, stage: hop, chunk: chunk, input: outputKey,
                                 next: Array(message.next.dropFirst()), attempt: 1)

@@ -21,7 +21,13 @@ public struct EncodeHandler: StageHandler {
         if job.state.isFinal { return StageOutcome(cleanup: dropInput) }
         let field = Keys.chunkField(chunk.index, .encode)
         if try await jobs.chunkState(message.jobId, field: field)?.state != .done {
-            let (manifest, frames) = try await jobs.loadChunk(key: input)
+            let loaded: (ChunkManifest, [VideoFrame])
+            do { loaded = try await jobs.loadChunk(key: input) } catch StoreError.missing(let what) {
+                // A duplicate delivery may have finished this chunk and deleted its input meanwhile.
+                guard try await jobs.chunkState(message.jobId, field: field)?.state == .done else { throw StoreError.missing(what) }
+                return try await announce(message, chunk: chunk, plan: plan, jobs: jobs, cleanup: dropInput)
+            }
+            let (manifest, frames) = loaded
             let own = Array(frames.prefix(manifest.ownFrames))
             let settings = EncoderSettings(codec: plan.encode.codec, crf: plan.encode.crf, preset: plan.encode.preset,
                                            pixelFormat: plan.encode.pixelFormat, threads: context.settings.codecThreads)
@@ -35,9 +41,16 @@ public struct EncodeHandler: StageHandler {
             try await jobs.putEncoded(jobId: message.jobId, chunk: chunk.index, segment)
             try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: segment.frameCount))
         }
-        let next = try await FinalizeGate.isReady(jobId: message.jobId, plan: plan, jobs: jobs)
-            ? [StageMessage(jobId: message.jobId, stage: .finalize)] : []
-        return StageOutcome(next: next, cleanup: dropInput)
+        return try await announce(message, chunk: chunk, plan: plan, jobs: jobs, cleanup: dropInput)
+    }
+
+    /// The encoder of the last chunk publishes finalize. The claim (first chunk to see the job ready,
+    /// or a redelivery of that same chunk's message) keeps it to one finalize message per job.
+    private func announce(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, jobs: JobStore,
+                          cleanup: @escaping @Sendable () async throws -> Void) async throws -> StageOutcome {
+        let ready = try await FinalizeGate.isReady(jobId: message.jobId, plan: plan, jobs: jobs)
+        let claimed = ready ? try await jobs.claimFinalize(jobId: message.jobId, chunk: chunk.index) : false
+        return StageOutcome(next: claimed ? [StageMessage(jobId: message.jobId, stage: .finalize)] : [], cleanup: cleanup)
     }
 }
 

@@ -25,8 +25,8 @@ public struct IngestHandler: StageHandler {
             return StageOutcome(next: Self.extractMessages(plan))
         }
         do {
-            let plan = try await Self.plan(id: id, specBody: delivery.body, context: context)
-            try await jobs.createJob(id: id, spec: try JobSpec.parse(Data(delivery.body)), plan: plan)
+            let (spec, plan) = try await Self.plan(id: id, specBody: delivery.body, context: context)
+            try await jobs.createJob(id: id, spec: spec, plan: plan)
             context.logger.info("job accepted", metadata: [
                 "job": "\(id)", "segments": "\(plan.segments.count)", "hops": "\(plan.hops.map(\.rawValue).joined(separator: "→"))",
             ])
@@ -41,8 +41,8 @@ public struct IngestHandler: StageHandler {
         }
     }
 
-    /// Validates the spec and the source and returns the plan; throws `SpecError`/`MediaError` with what to change.
-    public static func plan(id: String, specBody: [UInt8], context: StageContext) async throws -> JobPlan {
+    /// Validates the spec and the source and returns both with the plan; throws `SpecError`/`MediaError` with what to change.
+    public static func plan(id: String, specBody: [UInt8], context: StageContext) async throws -> (JobSpec, JobPlan) {
         let spec = try JobSpec.parse(Data(specBody))
         guard ChunkEncoder.isAvailable(spec.encode.codec) else {
             throw SpecError("codec '\(spec.encode.codec)' is not available in this FFmpeg build; use another codec")
@@ -53,7 +53,7 @@ public struct IngestHandler: StageHandler {
         let probe = try MediaProbe.probe(path: source)
         let planner = Planner(limits: context.settings.limits, segmentSeconds: context.settings.segmentSeconds,
                               chunkPolicy: context.settings.chunkPolicy)
-        return try planner.plan(jobId: id, spec: spec, video: probe.video, index: probe.index)
+        return (spec, try planner.plan(jobId: id, spec: spec, video: probe.video, index: probe.index))
     }
 
     static func extractMessages(_ plan: JobPlan) -> [StageMessage] {

@@ -34,6 +34,7 @@ public struct ServiceConfiguration: Sendable {
             c.queuePrefix = v
         }
         c.deliveryLimit = try int(env, "REFRAME_DELIVERY_LIMIT", default: c.deliveryLimit, range: 1...100)
+        c.settings.deliveryLimit = c.deliveryLimit
         c.workers = try int(env, "REFRAME_WORKERS", default: c.workers, range: 1...64)
         c.settings.codecThreads = try int(env, "REFRAME_CODEC_THREADS", default: 0, range: 0...256)
         if let v = env["REFRAME_LOG_LEVEL"] {

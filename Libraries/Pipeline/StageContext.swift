@@ -41,6 +41,8 @@ public struct StageSettings: Sendable {
     public var segmentSeconds: Double = 4
     public var chunkPolicy = ChunkPolicy()
     public var limits = JobLimits()
+    /// The queues' delivery limit: a transient error on the last allowed delivery fails the chunk visibly.
+    public var deliveryLimit = 5
 
     public init() {}
 }

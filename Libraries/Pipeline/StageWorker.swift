@@ -48,16 +48,18 @@ public struct StageWorker: Service {
             }
             logger.debug("done", metadata: ["stage": "\(handler.stage.rawValue)", "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))"])
         } catch {
-            if Self.isPermanent(error) {
-                logger.error("failed permanently; dead-lettering", metadata: ["error": "\(error)"])
-                await recordFailure(message, error: error)
-                do { try await delivery.deadLetter(reason: "\(handler.stage.rawValue): \(error)") } catch {
+            let lastAttempt = delivery.previousDeliveries + 1 >= context.settings.deliveryLimit
+            if Self.isPermanent(error) || (lastAttempt && !(error is FinalizeBusy)) {
+                let reason = Self.isPermanent(error) ? "\(error)" : "gave up after \(delivery.previousDeliveries + 1) attempts: \(error)"
+                logger.error("failed permanently; dead-lettering", metadata: ["error": "\(reason)"])
+                await recordFailure(message, error: reason)
+                do { try await delivery.deadLetter(reason: "\(handler.stage.rawValue): \(reason)") } catch {
                     logger.error("dead-lettering failed; message will be redelivered", metadata: ["error": "\(error)"])
                 }
             } else {
                 logger.warning("failed; retrying", metadata: ["error": "\(error)", "previousDeliveries": "\(delivery.previousDeliveries)"])
-                // A short pause so a flapping dependency is not hammered by an instant redelivery loop.
-                try? await Task.sleep(nanoseconds: 200_000_000)
+                // A pause so a flapping dependency (or a busy finalizer) is not hammered by instant redelivery.
+                try? await Task.sleep(nanoseconds: error is FinalizeBusy ? 2_000_000_000 : 200_000_000)
                 try? await delivery.retry()
             }
         }
@@ -72,14 +74,14 @@ public struct StageWorker: Service {
         }
     }
 
-    private func recordFailure(_ message: StageMessage?, error: Error) async {
+    private func recordFailure(_ message: StageMessage?, error: String) async {
         guard let message else { return }
         let jobs = context.jobs
         let field: String? = message.chunk.map { Keys.chunkField($0.index, message.stage) }
             ?? message.segment.map { "s\($0):extract" }
         do {
             if let field {
-                try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .failed, frames: 0, error: "\(error)"))
+                try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .failed, frames: 0, error: error))
             }
             let what = message.chunk.map { "chunk \($0.index)" } ?? message.segment.map { "segment \($0)" } ?? "job"
             try await jobs.setState(message.jobId, .failed, error: "\(message.stage.rawValue) of \(what): \(error)")

@@ -204,6 +204,13 @@ public struct JobStore: Sendable {
 
     public func releaseFinalizeLock(jobId: String) async throws { try await kv.delete([Keys.finalizeLock(jobId)]) }
 
+    /// True for the first chunk to claim the job's finalize announcement, and again for that same chunk.
+    public func claimFinalize(jobId: String, chunk: Int) async throws -> Bool {
+        let me = Array(String(chunk).utf8)
+        if try await kv.setIfAbsent(Keys.finalizeClaim(jobId), me, ttl: recordTTL) { return true }
+        return try await kv.get(Keys.finalizeClaim(jobId)) == me
+    }
+
     /// Deletes every frame and encoded key of a job and its in-flight counter.
     public func purgeFrames(jobId: String) async throws {
         let keys = try await kv.keys(prefix: Keys.framesPrefix(jobId))
@@ -212,7 +219,7 @@ public struct JobStore: Sendable {
         }
         let left = try await inFlightBytes(jobId: jobId)
         if left != 0 { _ = try await kv.increment(Keys.clusterInFlight, by: -left) }
-        try await kv.delete([Keys.inFlight(jobId)])
+        try await kv.delete([Keys.inFlight(jobId), Keys.finalizeClaim(jobId)])
     }
 
     /// Retries a write while the store answers "full", with back-off (DESIGN.md §5 backpressure).

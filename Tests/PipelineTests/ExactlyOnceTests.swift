@@ -53,6 +53,32 @@ final class ExactlyOnceTests: XCTestCase {
         XCTAssertEqual([manifest.width, manifest.height], [640, 480])
     }
 
+    func testOnlyOneChunkAnnouncesFinalize() async throws {
+        let jobs = JobStore(kv: InMemoryStore())
+        let first = try await jobs.claimFinalize(jobId: "j", chunk: 96)
+        let other = try await jobs.claimFinalize(jobId: "j", chunk: 48)
+        let redelivered = try await jobs.claimFinalize(jobId: "j", chunk: 96)
+        XCTAssertEqual([first, other, redelivered], [true, false, true])
+    }
+
+    func testTransientErrorOnTheLastAllowedDeliveryFailsTheJobVisibly() async throws {
+        let bus = InMemoryBus()
+        let jobs = JobStore(kv: InMemoryStore())
+        let context = StageContext(bus: bus, jobs: jobs, mediaRoot: dir, logger: Logger(label: "t"))
+        let id = UUID().uuidString.lowercased()
+        let message = StageMessage(jobId: id, stage: .extract, segment: 0, next: [.encode])
+        let settled = SettlementLog()
+        for previous in [0, 4] {
+            let d = BusDelivery(body: Array(try message.encoded()), queue: "q", previousDeliveries: previous, headers: [:]) { await settled.add($0) }
+            await StageWorker(handler: FlakyHandler(), context: context).handle(d)
+        }
+        let log = await settled.entries
+        XCTAssertEqual(log.first, .retry, "a transient error is retried while attempts remain")
+        XCTAssertEqual(log.last, .deadLetter("extract: gave up after 5 attempts: connection reset"))
+        let state = try await jobs.chunkState(id, field: "s0:extract")
+        XCTAssertEqual(state?.state, .failed)
+    }
+
     func testMalformedMessageIsDeadLetteredAndWorkerGoesOn() async throws {
         let bus = InMemoryBus()
         let context = StageContext(bus: bus, jobs: JobStore(kv: InMemoryStore()), mediaRoot: dir, logger: Logger(label: "t"))
@@ -115,4 +141,16 @@ final class ExactlyOnceTests: XCTestCase {
             XCTAssertGreaterThan(Date().timeIntervalSince(started), 0.25, "backed off and retried before giving up")
         }
     }
+}
+
+/// Fails like a dropped connection would: not the message's fault.
+private struct FlakyHandler: StageHandler {
+    let stage = Stage.extract
+    struct Reset: Error, CustomStringConvertible { var description: String { "connection reset" } }
+    func process(_ delivery: BusDelivery, context: StageContext) async throws -> StageOutcome { throw Reset() }
+}
+
+private actor SettlementLog {
+    var entries: [BusDelivery.Settlement] = []
+    func add(_ s: BusDelivery.Settlement) { entries.append(s) }
 }
