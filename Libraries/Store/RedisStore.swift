@@ -85,17 +85,14 @@ public final class RedisStore: KeyValueStore, @unchecked Sendable {
         return out
     }
 
-    /// `used_memory_peak` from INFO memory, for benchmarks.
-    public func peakMemoryBytes() throws -> Int {
+    /// `used_memory` from INFO memory, for benchmarks (sampled: Redis cannot reset its own peak).
+    public func usedMemoryBytes() throws -> Int {
         let info = try run([Self.args("INFO", "memory")])[0].string ?? ""
-        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("used_memory_peak:") {
-            return Int(line.dropFirst("used_memory_peak:".count)) ?? 0
+        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("used_memory:") {
+            return Int(line.dropFirst("used_memory:".count)) ?? 0
         }
         return 0
     }
-
-    /// Resets the peak so a benchmark measures only its own run.
-    public func resetPeakMemory() throws { try run([Self.args("CONFIG", "RESETSTAT")]) }
 }
 
 /// A lock-protected round-robin counter.
