@@ -30,25 +30,33 @@ public final class EmbeddedPipeline: Sendable {
             for handler in handlers {
                 group.addTask { try await StageWorker(handler: handler, context: context).run() }
             }
-            defer { group.cancelAll() }
-            try await bus.publish(body, to: context.queue(.ingest), headers: [IngestHandler.jobIdHeader: id])
-            while true {
-                try await Task.sleep(nanoseconds: UInt64(interval * 1e9))
-                guard let p = try await JobProgress.load(jobId: id, jobs: context.jobs) else {
-                    if let dead = try await bus.drainDeadLetters(limit: 1).first { throw PipelineError.jobFailed(dead.reason) }
-                    continue
-                }
-                progress(p)
-                switch p.state {
-                case .done:
-                    await bus.close()
-                    return id
-                case .failed, .cancelled:
-                    await bus.close()
-                    throw PipelineError.jobFailed(p.error ?? "job \(p.state.rawValue)")
-                case .queued, .running:
-                    continue
-                }
+            let outcome: Result<String, Error>
+            do {
+                try await bus.publish(body, to: context.queue(.ingest), headers: [IngestHandler.jobIdHeader: id])
+                outcome = .success(try await waitForEnd(id: id, interval: interval, progress: progress))
+            } catch {
+                outcome = .failure(error)
+            }
+            // Closing ends every worker's stream once its current message (and its cleanup) is done,
+            // so a returned job has left nothing behind in the store.
+            await bus.close()
+            try await group.waitForAll()
+            return try outcome.get()
+        }
+    }
+
+    private func waitForEnd(id: String, interval: Double, progress: @Sendable (JobProgress) -> Void) async throws -> String {
+        while true {
+            try await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+            guard let p = try await JobProgress.load(jobId: id, jobs: context.jobs) else {
+                if let dead = try await bus.drainDeadLetters(limit: 1).first { throw PipelineError.jobFailed(dead.reason) }
+                continue
+            }
+            progress(p)
+            switch p.state {
+            case .done: return id
+            case .failed, .cancelled: throw PipelineError.jobFailed(p.error ?? "job \(p.state.rawValue)")
+            case .queued, .running: continue
             }
         }
     }

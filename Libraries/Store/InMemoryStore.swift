@@ -81,6 +81,8 @@ public actor InMemoryStore: KeyValueStore {
         try store(key, .hash(h))
     }
 
+    public func hashGet(_ key: String, _ field: String) -> [UInt8]? { hashGetAll(key)[field] }
+
     public func hashGetAll(_ key: String) -> [String: [UInt8]] {
         if case .hash(let h)? = live(key) { return h }
         return [:]

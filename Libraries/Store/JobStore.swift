@@ -113,7 +113,7 @@ public struct JobStore: Sendable {
     }
 
     public func chunkState(_ id: String, field: String) async throws -> ChunkState? {
-        try await chunkStates(id)[field]
+        try await kv.hashGet(Keys.chunks(id), field).flatMap { try? JSONDecoder().decode(ChunkState.self, from: Data($0)) }
     }
 
     // MARK: frames

@@ -10,6 +10,7 @@ public protocol KeyValueStore: Sendable {
     /// Returns how many of the keys existed.
     @discardableResult func delete(_ keys: [String]) async throws -> Int
     func hashSet(_ key: String, _ fields: [String: [UInt8]]) async throws
+    func hashGet(_ key: String, _ field: String) async throws -> [UInt8]?
     func hashGetAll(_ key: String) async throws -> [String: [UInt8]]
     func increment(_ key: String, by: Int64) async throws -> Int64
     func expire(_ key: String, seconds: Int) async throws

@@ -55,6 +55,8 @@ public final class RedisStore: KeyValueStore, @unchecked Sendable {
         try run([a])
     }
 
+    public func hashGet(_ key: String, _ field: String) throws -> [UInt8]? { try run([Self.args("HGET", key, field)])[0].bytes }
+
     public func hashGetAll(_ key: String) throws -> [String: [UInt8]] {
         let items = try run([Self.args("HGETALL", key)])[0].array ?? []
         var out: [String: [UInt8]] = [:]
