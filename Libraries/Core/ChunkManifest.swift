@@ -12,11 +12,9 @@ public struct ChunkManifest: Codable, Sendable, Equatable {
     public var lookahead: Bool
     /// End of the chunk's time span: the lookahead's pts, or the end of the video for the last chunk.
     public var endPts: Int64
-    /// Uncompressed bytes of all frames, for in-flight accounting.
-    public var rawBytes: Int
 
     public init(width: Int, height: Int, pixelFormat: String, timeBase: Rational, pts: [Int64], sceneCut: [Bool],
-                lookahead: Bool, endPts: Int64, rawBytes: Int) {
+                lookahead: Bool, endPts: Int64) {
         self.width = width
         self.height = height
         self.pixelFormat = pixelFormat
@@ -25,7 +23,6 @@ public struct ChunkManifest: Codable, Sendable, Equatable {
         self.sceneCut = sceneCut
         self.lookahead = lookahead
         self.endPts = endPts
-        self.rawBytes = rawBytes
     }
 
     /// Frames stored under the chunk key, lookahead included.

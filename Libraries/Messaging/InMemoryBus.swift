@@ -55,9 +55,6 @@ public actor InMemoryBus: MessageBus {
         return taken
     }
 
-    /// Messages waiting (not yet delivered) on a queue.
-    public func readyCount(_ queue: String) -> Int { queues[queue]?.ready.count ?? 0 }
-
     public func close() async {
         closed = true
         for q in queues.values { for c in q.consumers { c.continuation.finish() } }

@@ -12,7 +12,7 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
     private let url: String
     private let logger: Logger
     private let publisher: AMQPConnection
-    private let lock = NSLockish()
+    private let lock = NSLock()
     private var consumers: [AMQPConnection] = []
 
     public init(url: String, names: QueueNames = QueueNames(), deliveryLimit: Int = 5, logger: Logger) throws {
@@ -88,22 +88,9 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
         return out
     }
 
-    /// Ready messages per queue are not exposed by AMQP 0-9-1 without declaring; purge is for tests and `reframe dlq purge`.
-    public func purge(_ queue: String) async throws -> Int { try await publisher.purge(queue: queue) }
-
     public func close() async {
         let all = lock.withLock { consumers }
         for c in all { c.close() }
         publisher.close()
-    }
-}
-
-/// NSLock with a closure helper.
-final class NSLockish: @unchecked Sendable {
-    private let lock = NSLock()
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
     }
 }

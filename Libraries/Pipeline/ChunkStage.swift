@@ -78,7 +78,7 @@ public struct InterpolateHandler: ChunkTransform {
         }
         let out = ChunkManifest(width: manifest.width, height: manifest.height, pixelFormat: manifest.pixelFormat,
                                 timeBase: timing.outputTimeBase, pts: output.map(\.pts), sceneCut: output.map { _ in false },
-                                lookahead: false, endPts: endPts, rawBytes: 0)
+                                lookahead: false, endPts: endPts)
         try await context.jobs.putChunk(key: outputKey, jobId: message.jobId, manifest: out, frames: output)
         return output.count
     }

@@ -58,7 +58,8 @@ public struct EncodeHandler: StageHandler {
 /// (with its chunk list) is written before its chunks are published, so the encoder of the last
 /// chunk always sees the complete list.
 enum FinalizeGate {
-    static func encodedChunks(jobId: String, plan: JobPlan, jobs: JobStore) async throws -> [ChunkRef]? {
+    /// The job's chunks in order with the chunk hash they were read from, or nil while any is unencoded.
+    static func encodedChunks(jobId: String, plan: JobPlan, jobs: JobStore) async throws -> (refs: [ChunkRef], states: [String: ChunkState])? {
         let states = try await jobs.chunkStates(jobId)
         var refs: [ChunkRef] = []
         for segment in plan.segments {
@@ -66,7 +67,7 @@ enum FinalizeGate {
             refs += chunks
         }
         for ref in refs where states[Keys.chunkField(ref.index, .encode)]?.state != .done { return nil }
-        return refs.sorted { $0.index < $1.index }
+        return (refs.sorted { $0.index < $1.index }, states)
     }
 
     static func isReady(jobId: String, plan: JobPlan, jobs: JobStore) async throws -> Bool {

@@ -85,7 +85,7 @@ public struct ExtractHandler: StageHandler {
             let endPts = chunk.lookahead?.0.pts ?? (isVideoEnd ? plan.video.endPts : (closed.indices.contains(n + 1) ? closed[n + 1].frames[0].0.pts : segment.endPts))
             let manifest = ChunkManifest(width: plan.video.width, height: plan.video.height, pixelFormat: plan.workingPixelFormat,
                                          timeBase: plan.video.timeBase, pts: frames.map(\.0.pts), sceneCut: frames.map(\.1),
-                                         lookahead: chunk.lookahead != nil, endPts: endPts, rawBytes: 0)
+                                         lookahead: chunk.lookahead != nil, endPts: endPts)
             let ref = ChunkRef(index: first, firstFrame: first, frameCount: chunk.frames.count, lookahead: chunk.lookahead != nil)
             try await waitForRoom(jobId: plan.jobId, context: context)
             try await context.jobs.putChunk(key: Keys.chunk(plan.jobId, stage: .extract, chunk: ref.index), jobId: plan.jobId,

@@ -37,10 +37,9 @@ public struct FinalizeHandler: StageHandler {
 
     private func finalize(plan: JobPlan, context: StageContext) async throws {
         let jobs = context.jobs
-        guard let refs = try await FinalizeGate.encodedChunks(jobId: plan.jobId, plan: plan, jobs: jobs) else {
+        guard let (refs, states) = try await FinalizeGate.encodedChunks(jobId: plan.jobId, plan: plan, jobs: jobs) else {
             throw PermanentFailure("finalize before every chunk was encoded")
         }
-        let states = try await jobs.chunkStates(plan.jobId)
         let extracted = plan.segments.reduce(0) { $0 + (states["s\($1.index):extract"]?.frames ?? 0) }
         let encoded = refs.reduce(0) { $0 + (states[Keys.chunkField($1.index, .encode)]?.frames ?? 0) }
         // The assembler verifies counts before it marks a job done (DESIGN.md §6).

@@ -2,7 +2,7 @@ import Core
 import Store
 
 /// Per-stage progress of a job, computed from its chunk hash (the one place users read progress from).
-public struct JobProgress: Sendable, Equatable {
+public struct JobProgress: Sendable {
     public struct StageCount: Sendable, Equatable {
         public var stage: Stage
         public var chunksDone: Int
@@ -19,11 +19,6 @@ public struct JobProgress: Sendable, Equatable {
     public var expectedOutputFrames: Int
     public var stages: [StageCount]
     public var failedChunks: [(field: String, error: String)]
-
-    public static func == (a: JobProgress, b: JobProgress) -> Bool {
-        a.state == b.state && a.stages == b.stages && a.segmentsDone == b.segmentsDone && a.chunksTotal == b.chunksTotal
-            && a.failedChunks.map(\.field) == b.failedChunks.map(\.field)
-    }
 
     /// Frames a stage emits in total: source frames before interpolation, output frames from it on.
     public func expectedFrames(_ stage: Stage) -> Int {

@@ -121,7 +121,6 @@ public struct JobStore: Sendable {
     /// Stores a chunk (frames first, manifest last, so a manifest always means complete frames).
     /// Counts its bytes as in flight once, even if a redelivered message stores it again.
     public func putChunk(key: String, jobId: String, manifest: ChunkManifest, frames: [VideoFrame]) async throws {
-        var manifest = manifest
         var pairs: [(String, [UInt8])] = []
         var stored = 0
         for (n, frame) in frames.enumerated() {
@@ -129,7 +128,6 @@ public struct JobStore: Sendable {
             stored += compressed.count
             pairs.append((Keys.frame(key, n), compressed))
         }
-        manifest.rawBytes = frames.reduce(0) { $0 + $1.data.count }
         try await whenRoom { try await kv.setMany(pairs, ttl: frameTTL) }
         let body = Array(try JSONEncoder().encode(StoredManifest(manifest: manifest, storedBytes: stored)))
         let fresh = try await whenRoom { try await kv.setIfAbsent(key, body, ttl: frameTTL) }

@@ -1,17 +1,21 @@
 import Foundation
 import Redis
+import Synchronization
 
 /// The production store on Redis. Blocking hiredis calls run on a small pool of connections so
 /// concurrent stages in one process do not queue behind each other.
 public final class RedisStore: KeyValueStore, @unchecked Sendable {
     private let pool: [RedisConnection]
-    private let counter = AtomicCounter()
+    /// Round-robin cursor over the pool.
+    private let cursor = Atomic<Int>(0)
 
     public init(url: String, connections: Int = 4) throws {
         pool = try (0..<max(1, connections)).map { _ in try RedisConnection(url: url) }
     }
 
-    private var connection: RedisConnection { pool[counter.next() % pool.count] }
+    private var connection: RedisConnection {
+        pool[(cursor.wrappingAdd(1, ordering: .relaxed).newValue & Int.max) % pool.count]
+    }
 
     /// Runs a pipeline, mapping Redis' OOM answer to `StoreFullError` so callers can back off.
     @discardableResult
@@ -94,17 +98,5 @@ public final class RedisStore: KeyValueStore, @unchecked Sendable {
             return Int(line.dropFirst("used_memory:".count)) ?? 0
         }
         return 0
-    }
-}
-
-/// A lock-protected round-robin counter.
-final class AtomicCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value &+= 1
-        return value & Int.max
     }
 }

@@ -134,7 +134,7 @@ final class ExactlyOnceTests: XCTestCase {
             let noise = (0..<(64 * 64 * 3 / 2)).map { _ in UInt8.random(in: 0...255) }
             let frame = VideoFrame(width: 64, height: 64, pixelFormat: "yuv420p", data: noise, pts: 0)
             let manifest = ChunkManifest(width: 64, height: 64, pixelFormat: "yuv420p", timeBase: Rational(1, 25), pts: [0], sceneCut: [false],
-                                         lookahead: false, endPts: 1, rawBytes: 0)
+                                         lookahead: false, endPts: 1)
             try await jobs.putChunk(key: Keys.chunk("j", stage: .extract, chunk: 0), jobId: "j", manifest: manifest, frames: [frame])
             XCTFail("must give up after the timeout")
         } catch is StoreFullError {

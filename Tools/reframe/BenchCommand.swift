@@ -2,7 +2,6 @@ import ArgumentParser
 import Core
 import Foundation
 import Logging
-import Messaging
 import Pipeline
 import Store
 
@@ -95,16 +94,6 @@ struct BenchPipeline: AsyncParsableCommand {
         return Date().timeIntervalSince(started)
     }
 }
-
-extension ClusterOptions {
-    func bus(prefix: String) throws -> Messaging.RabbitBus {
-        var logger = Logger(label: "reframe")
-        logger.logLevel = .error
-        return try Messaging.RabbitBus(url: amqp, names: .init(prefix: prefix), logger: logger)
-    }
-}
-
-
 
 enum Shell {
     static func run(_ path: String, _ args: [String]) throws {

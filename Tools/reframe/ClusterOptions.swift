@@ -18,9 +18,10 @@ struct ClusterOptions: ParsableArguments {
 
     func jobs() throws -> JobStore { JobStore(kv: try RedisStore(url: redis, connections: 1)) }
 
-    func bus() throws -> RabbitBus {
+    /// A bus on the cluster's queues, or on another prefix's (the benchmark's private ones).
+    func bus(prefix: String? = nil) throws -> RabbitBus {
         var logger = Logger(label: "reframe")
         logger.logLevel = .error
-        return try RabbitBus(url: amqp, names: names, logger: logger)
+        return try RabbitBus(url: amqp, names: prefix.map(QueueNames.init(prefix:)) ?? names, logger: logger)
     }
 }

@@ -15,7 +15,7 @@ struct Retry: AsyncParsableCommand {
         let jobs = try cluster.jobs()
         guard let record = try await jobs.job(jobId), let plan = record.plan else { throw ValidationError("no plan for job \(id)") }
         guard record.state == .failed else { throw ValidationError("job \(id) is \(record.state.rawValue); only failed jobs are retried") }
-        let messages = try await RetryPlanner.messages(jobId: jobId, plan: plan, states: try await jobs.chunkStates(jobId))
+        let messages = RetryPlanner.messages(jobId: jobId, plan: plan, states: try await jobs.chunkStates(jobId))
         guard !messages.isEmpty else { throw ValidationError("job \(id) has no failed chunk to retry") }
         try await jobs.setState(jobId, .running, error: "")
         let bus = try cluster.bus()
@@ -29,7 +29,7 @@ struct Retry: AsyncParsableCommand {
 /// chunk stage runs again from the previous stage's output (kept, since inputs are deleted only
 /// after success); if nothing failed but everything is encoded, finalize runs again.
 enum RetryPlanner {
-    static func messages(jobId: String, plan: JobPlan, states: [String: ChunkState]) async throws -> [StageMessage] {
+    static func messages(jobId: String, plan: JobPlan, states: [String: ChunkState]) -> [StageMessage] {
         let hops = plan.hopsAfterExtract
         let refs = Dictionary(plan.segments.compactMap { states["s\($0.index):extract"]?.chunks }.joined().map { ($0.index, $0) },
                               uniquingKeysWith: { a, _ in a })
