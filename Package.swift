@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // C shims: headers plus the few helpers Swift cannot call directly (variadics, macros, tables).
@@ -26,11 +27,16 @@ let package = Package(
             name: "CFFmpeg", path: "Libraries/CFFmpeg",
             linkerSettings: ["avformat", "avcodec", "avutil", "swscale", "swresample", "avfilter"].map { .linkedLibrary($0) }),
         .target(name: "CZstd", path: "Libraries/CZstd", linkerSettings: [.linkedLibrary("zstd")]),
+        .target(name: "CDNNL", path: "Libraries/CDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
 
         // Swift wrappers: each C library wrapped once; no C type crosses these APIs.
         .target(name: "AMQP", dependencies: ["CRabbitMQ", .product(name: "Logging", package: "swift-log")], path: "Libraries/AMQP"),
         .target(name: "Redis", dependencies: ["CHiredis"], path: "Libraries/Redis"),
         .target(name: "Media", dependencies: ["Core", "CFFmpeg", "CZstd"], path: "Libraries/Media"),
+        .target(name: "OneDNN", dependencies: ["CDNNL"], path: "Libraries/OneDNN"),
+
+        // Neural runtime: model importers → graph IR → executor (oneDNN backend today).
+        .target(name: "Neural", dependencies: ["OneDNN"], path: "Libraries/Neural"),
 
         .target(name: "Core", path: "Libraries/Core"),
         .target(
@@ -38,7 +44,9 @@ let package = Package(
             dependencies: ["Core", "AMQP", .product(name: "Logging", package: "swift-log")],
             path: "Libraries/Messaging"),
         .target(name: "Store", dependencies: ["Core", "Redis", "Media"], path: "Libraries/Store"),
-        .target(name: "Enhance", dependencies: ["Core", "Media"], path: "Libraries/Enhance"),
+        .target(
+            name: "Enhance", dependencies: ["Core", "Media", "Neural", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Libraries/Enhance"),
         .target(
             name: "Pipeline",
             dependencies: [
@@ -61,6 +69,9 @@ let package = Package(
         // Helpers shared by the test targets: clips made with libav, output inspection, PSNR.
         .target(name: "TestSupport", dependencies: ["Pipeline", "Media", "Core"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "OneDNN"], path: "Tests/NeuralTests"),
+        .testTarget(name: "EnhanceTests", dependencies: ["Enhance", "Neural", "Media", "TestSupport"], path: "Tests/EnhanceTests",
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Enhance", "TestSupport"], path: "Tests/MediaTests"),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"], path: "Tests/PipelineTests"),
         .testTarget(name: "IntegrationTests", dependencies: ["Pipeline", "AMQP", "TestSupport"], path: "Tests/IntegrationTests"),

@@ -22,10 +22,11 @@ public final class LanczosUpscaler: Upscaler, @unchecked Sendable {
 
 /// Maps model names from the job spec to implementations (the names `ModelCatalog` validates).
 public enum UpscalerRegistry {
-    public static func make(model: String, factor: Int, width: Int, height: Int, pixelFormat: String) throws -> any Upscaler {
+    public static func make(model: String, factor: Int, noise: Int? = nil, width: Int, height: Int, pixelFormat: String) throws -> any Upscaler {
         switch model {
         case "lanczos": return try LanczosUpscaler(factor: factor, width: width, height: height, pixelFormat: pixelFormat)
-        default: throw EnhanceError.unknownModel(model)
+        default:
+            return try NeuralUpscaler(model: model, factor: factor, noise: noise, width: width, height: height, pixelFormat: pixelFormat)
         }
     }
 }
@@ -33,11 +34,13 @@ public enum UpscalerRegistry {
 public enum EnhanceError: Error, CustomStringConvertible, Sendable {
     case unknownModel(String)
     case invalidInput(String)
+    case modelMissing(String)
 
     public var description: String {
         switch self {
         case .unknownModel(let m): return "unknown model '\(m)'"
         case .invalidInput(let m): return "invalid input: \(m)"
+        case .modelMissing(let m): return "model files: \(m)"
         }
     }
 }

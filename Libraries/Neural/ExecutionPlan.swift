@@ -1,0 +1,45 @@
+import OneDNN
+
+/// One step of a compiled plan; `base` is the arena's current address.
+struct PlanStep {
+    let label: String
+    let run: (UnsafeMutableRawPointer) throws -> Void
+}
+
+/// A graph compiled for one input shape: primitives created, weights reordered into the layouts
+/// the primitives chose, every intermediate tensor given an offset in a shared arena.
+final class ExecutionPlan {
+    let inputShape: [Int]
+    let outputShape: [Int]
+    let inputOffset: Int
+    let outputOffset: Int
+    let arenaBytes: Int
+    let constantBytes: Int
+    /// "layer: implementation" lines, for benchmarks and debugging.
+    let layers: [String]
+    let steps: [PlanStep]
+    private let bindings: [(Memory, Int)]
+    private let constants: [AlignedBuffer]
+    private var boundBase: UnsafeMutableRawPointer?
+
+    init(inputShape: [Int], outputShape: [Int], inputOffset: Int, outputOffset: Int, arenaBytes: Int,
+         layers: [String], steps: [PlanStep], bindings: [(Memory, Int)], constants: [AlignedBuffer]) {
+        self.inputShape = inputShape
+        self.outputShape = outputShape
+        self.inputOffset = inputOffset
+        self.outputOffset = outputOffset
+        self.arenaBytes = arenaBytes
+        self.layers = layers
+        self.steps = steps
+        self.bindings = bindings
+        self.constants = constants
+        constantBytes = constants.reduce(0) { $0 + $1.byteCount }
+    }
+
+    /// Points every memory object at the arena; only needed when the arena moved.
+    func bind(base: UnsafeMutableRawPointer) throws {
+        guard boundBase != base else { return }
+        for (memory, offset) in bindings { try memory.setHandle(base + offset) }
+        boundBase = base
+    }
+}

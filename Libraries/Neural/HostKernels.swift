@@ -1,0 +1,217 @@
+import Dispatch
+
+/// Operations oneDNN does not offer with ncnn's exact conventions, on plain NCHW f32 buffers.
+/// Each works plane by plane and spreads planes across `threads` workers; no allocation per pixel.
+enum HostKernels {
+    static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let workers = max(1, min(threads, count))
+        if workers == 1 { body(0..<count); return }
+        // Workers write disjoint planes of buffers the caller keeps alive for the call.
+        nonisolated(unsafe) let body = body
+        DispatchQueue.concurrentPerform(iterations: workers) { t in
+            body((count * t / workers)..<(count * (t + 1) / workers))
+        }
+    }
+
+    // MARK: resize
+
+    static func interpolate(_ op: Interpolation, src: UnsafePointer<Float>, inShape: [Int], dst: UnsafeMutablePointer<Float>, outShape: [Int], threads: Int) {
+        let planes = inShape[0] * inShape[1]
+        let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
+        switch op.mode {
+        case .nearest:
+            // ncnn: scale factors from the layer's parameters unless an explicit size is given.
+            let hs = op.outputSize.h > 0 ? Float(h) / Float(oh) : 1 / op.scale.h
+            let ws = op.outputSize.w > 0 ? Float(w) / Float(ow) : 1 / op.scale.w
+            let xofs = (0..<ow).map { min(Int(Float($0) * ws), w - 1) }
+            let yofs = (0..<oh).map { min(Int(Float($0) * hs), h - 1) }
+            parallel(planes, threads: threads) { range in
+                for p in range {
+                    let s = src + p * h * w, d = dst + p * oh * ow
+                    for y in 0..<oh {
+                        let row = s + yofs[y] * w, out = d + y * ow
+                        for x in 0..<ow { out[x] = row[xofs[x]] }
+                    }
+                }
+            }
+        case .bilinear:
+            let (xofs, alpha) = linearCoefficients(w, ow, op.alignCorners)
+            let (yofs, beta) = linearCoefficients(h, oh, op.alignCorners)
+            parallel(planes, threads: threads) { range in
+                var rows = [Float](repeating: 0, count: ow * 2)
+                rows.withUnsafeMutableBufferPointer { r in
+                    for p in range {
+                        let s = src + p * h * w, d = dst + p * oh * ow
+                        for y in 0..<oh {
+                            for k in 0..<2 {
+                                let row = s + min(yofs[y] + k, h - 1) * w, out = r.baseAddress! + k * ow
+                                for x in 0..<ow {
+                                    let sx = xofs[x]
+                                    out[x] = row[sx] * alpha[2 * x] + row[min(sx + 1, w - 1)] * alpha[2 * x + 1]
+                                }
+                            }
+                            let b0 = beta[2 * y], b1 = beta[2 * y + 1], out = d + y * ow
+                            for x in 0..<ow { out[x] = r[x] * b0 + r[ow + x] * b1 }
+                        }
+                    }
+                }
+            }
+        case .bicubic:
+            let (xofs, alpha) = cubicCoefficients(w, ow, op.alignCorners)
+            let (yofs, beta) = cubicCoefficients(h, oh, op.alignCorners)
+            parallel(planes, threads: threads) { range in
+                var rows = [Float](repeating: 0, count: ow * 4)
+                rows.withUnsafeMutableBufferPointer { r in
+                    for p in range {
+                        let s = src + p * h * w, d = dst + p * oh * ow
+                        for y in 0..<oh {
+                            // Horizontal pass over the four source rows, then the vertical blend (ncnn's order).
+                            for k in 0..<4 {
+                                let row = s + (yofs[y] - 1 + k) * w, out = r.baseAddress! + k * ow
+                                for x in 0..<ow {
+                                    let q = row + xofs[x] - 1, a = 4 * x
+                                    out[x] = q[0] * alpha[a] + q[1] * alpha[a + 1] + q[2] * alpha[a + 2] + q[3] * alpha[a + 3]
+                                }
+                            }
+                            let b = 4 * y, out = d + y * ow
+                            let b0 = beta[b], b1 = beta[b + 1], b2 = beta[b + 2], b3 = beta[b + 3]
+                            for x in 0..<ow { out[x] = r[x] * b0 + r[ow + x] * b1 + r[2 * ow + x] * b2 + r[3 * ow + x] * b3 }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// ncnn's half-pixel linear taps, clamped at the borders.
+    static func linearCoefficients(_ w: Int, _ outw: Int, _ alignCorners: Bool) -> ([Int], [Float]) {
+        var xofs = [Int](repeating: 0, count: outw), alpha = [Float](repeating: 0, count: outw * 2)
+        let scale = alignCorners && outw > 1 ? Double(w - 1) / Double(outw - 1) : Double(w) / Double(outw)
+        for dx in 0..<outw {
+            var fx = alignCorners ? Float(Double(dx) * scale) : Float((Double(dx) + 0.5) * scale - 0.5)
+            var sx = Int(fx.rounded(.down))
+            fx -= Float(sx)
+            if sx < 0 { sx = 0; fx = 0 }
+            if sx >= w - 1 { sx = max(w - 2, 0); fx = w > 1 ? 1 : 0 }
+            xofs[dx] = sx
+            alpha[2 * dx] = 1 - fx
+            alpha[2 * dx + 1] = fx
+        }
+        return (xofs, alpha)
+    }
+
+    /// ncnn's bicubic taps (A = −0.75) with its edge folding: taps that would fall outside the
+    /// image are merged into the nearest inside tap, so the four taps stay within [0, w).
+    static func cubicCoefficients(_ w: Int, _ outw: Int, _ alignCorners: Bool) -> ([Int], [Float]) {
+        var xofs = [Int](repeating: 0, count: outw), alpha = [Float](repeating: 0, count: outw * 4)
+        let scale = alignCorners && outw > 1 ? Double(w - 1) / Double(outw - 1) : Double(w) / Double(outw)
+        for dx in 0..<outw {
+            var fx = alignCorners ? Float(Double(dx) * scale) : Float((Double(dx) + 0.5) * scale - 0.5)
+            var sx = Int(fx.rounded(.down))
+            fx -= Float(sx)
+            var a = cubicWeights(fx)
+            if sx <= -1 {
+                sx = 1
+                a = (1 - a.3, a.3, 0, 0)
+            }
+            if sx == 0 {
+                sx = 1
+                a = (a.0 + a.1, a.2, a.3, 0)
+            }
+            if sx == w - 2 {
+                sx = w - 3
+                a = (0, a.0, a.1, a.2 + a.3)
+            }
+            if sx >= w - 1 {
+                sx = w - 3
+                a = (0, 0, a.0, 1 - a.0)
+            }
+            xofs[dx] = sx
+            alpha[4 * dx] = a.0
+            alpha[4 * dx + 1] = a.1
+            alpha[4 * dx + 2] = a.2
+            alpha[4 * dx + 3] = a.3
+        }
+        return (xofs, alpha)
+    }
+
+    static func cubicWeights(_ fx: Float) -> (Float, Float, Float, Float) {
+        let A: Float = -0.75
+        let fx0 = fx + 1, fx1 = fx, fx2 = 1 - fx
+        let c0 = A * fx0 * fx0 * fx0 - 5 * A * fx0 * fx0 + 8 * A * fx0 - 4 * A
+        let c1 = (A + 2) * fx1 * fx1 * fx1 - (A + 3) * fx1 * fx1 + 1
+        let c2 = (A + 2) * fx2 * fx2 * fx2 - (A + 3) * fx2 * fx2 + 1
+        return (c0, c1, c2, 1 - c0 - c1 - c2)
+    }
+
+    // MARK: rearrangement
+
+    /// out[c][y·r+i][x·r+j] = in[c·r²+i·r+j][y][x] (PyTorch's PixelShuffle order).
+    static func pixelShuffle(factor r: Int, src: UnsafePointer<Float>, inShape: [Int], dst: UnsafeMutablePointer<Float>, threads: Int) {
+        let (n, c, h, w) = (inShape[0], inShape[1], inShape[2], inShape[3])
+        let oc = c / (r * r), ow = w * r
+        parallel(n * oc, threads: threads) { range in
+            for plane in range {
+                let b = plane / oc, q = plane % oc
+                let out = dst + plane * h * r * ow
+                for i in 0..<r {
+                    for j in 0..<r {
+                        let s = src + ((b * c) + q * r * r + i * r + j) * h * w
+                        for y in 0..<h {
+                            let row = s + y * w, o = out + (y * r + i) * ow + j
+                            for x in 0..<w { o[x * r] = row[x] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func crop(_ crop: Crop, src: UnsafePointer<Float>, inShape: [Int], dst: UnsafeMutablePointer<Float>, outShape: [Int], threads: Int) {
+        let (c, h, w) = (inShape[1], inShape[2], inShape[3])
+        let (oc, oh, ow) = (outShape[1], outShape[2], outShape[3])
+        guard let r = crop.resolved(channels: c, height: h, width: w) else { return }
+        parallel(outShape[0] * oc, threads: threads) { range in
+            for plane in range {
+                let b = plane / oc, q = plane % oc
+                let s = src + ((b * c + q + r.offset[0]) * h + r.offset[1]) * w + r.offset[2]
+                let d = dst + plane * oh * ow
+                for y in 0..<oh { (d + y * ow).update(from: s + y * w, count: ow) }
+            }
+        }
+    }
+
+    static func pad(_ p: Padding, src: UnsafePointer<Float>, inShape: [Int], dst: UnsafeMutablePointer<Float>, threads: Int) {
+        let (h, w) = (inShape[2], inShape[3])
+        let oh = h + p.top + p.bottom, ow = w + p.left + p.right
+        parallel(inShape[0] * inShape[1], threads: threads) { range in
+            for plane in range {
+                let s = src + plane * h * w, d = dst + plane * oh * ow
+                for y in 0..<oh {
+                    let out = d + y * ow
+                    let sy = borderIndex(y - p.top, h, p.mode)
+                    for x in 0..<ow {
+                        let sx = borderIndex(x - p.left, w, p.mode)
+                        if let sy, let sx { out[x] = s[sy * w + sx] } else if case .constant(let v) = p.mode { out[x] = v }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Source index for an output coordinate outside [0, n): nil means "use the constant".
+    @inline(__always)
+    static func borderIndex(_ i: Int, _ n: Int, _ mode: BorderMode) -> Int? {
+        if i >= 0 && i < n { return i }
+        switch mode {
+        case .constant: return nil
+        case .replicate: return min(max(i, 0), n - 1)
+        case .reflect:
+            guard n > 1 else { return 0 }
+            var j = i
+            // Mirror repeatedly so even paddings wider than the image stay in range.
+            while j < 0 || j >= n { j = j < 0 ? -j : 2 * (n - 1) - j }
+            return j
+        }
+    }
+}

@@ -1,0 +1,324 @@
+import OneDNN
+
+/// Compiles a graph for one input shape. Tensors stay in whatever layout the producing primitive
+/// chose (blocked for convolutions) and are reordered only where a consumer needs another one;
+/// elementwise layers run in place when their input dies with them.
+struct PlanBuilder {
+    struct Placed {
+        var shape: [Int]
+        var layout: TensorLayout
+        var offset: Int
+        var memory: Memory
+    }
+
+    let graph: Graph
+    let engine: ComputeEngine
+    let threads: Int
+    private var allocator = ArenaAllocator()
+    private var placed: [Int: Placed] = [:]
+    private var uses: [Int: Int] = [:]
+    private var steps: [PlanStep] = []
+    private var bindings: [(Memory, Int)] = []
+    private var constants: [AlignedBuffer] = []
+    private var layers: [String] = []
+    private var temporaries: [Int] = []
+
+    init(graph: Graph, engine: ComputeEngine, threads: Int) {
+        self.graph = graph
+        self.engine = engine
+        self.threads = threads
+    }
+
+    mutating func build(inputShape: [Int]) throws -> ExecutionPlan {
+        guard graph.inputs.count == 1, graph.outputs.count == 1 else {
+            throw NeuralError.malformedModel("graph '\(graph.name)' has \(graph.inputs.count) inputs and \(graph.outputs.count) outputs; one of each is supported")
+        }
+        guard inputShape.count == 4, inputShape.allSatisfy({ $0 > 0 }) else {
+            throw NeuralError.shapeMismatch("input shape \(inputShape) is not a non-empty NCHW shape")
+        }
+        for node in graph.nodes { for v in node.inputs { uses[v, default: 0] += 1 } }
+        uses[graph.outputs[0], default: 0] += 1  // the output stays alive to the end
+        let input = try place(shape: inputShape, layout: .plain(inputShape))
+        placed[graph.inputs[0]] = input
+        for node in graph.nodes {
+            try plan(node)
+            for t in temporaries { allocator.release(t) }
+            temporaries.removeAll()
+            for v in Set(node.inputs) {
+                uses[v, default: 0] -= node.inputs.filter { $0 == v }.count
+                if uses[v] == 0, let p = placed.removeValue(forKey: v) { allocator.release(p.offset) }
+            }
+        }
+        guard let out = placed[graph.outputs[0]] else { throw NeuralError.malformedModel("output value was never produced") }
+        let outOffset = try plainOffset(of: out, label: "output")
+        return ExecutionPlan(inputShape: inputShape, outputShape: out.shape, inputOffset: input.offset, outputOffset: outOffset,
+                             arenaBytes: allocator.highWater, layers: layers, steps: steps, bindings: bindings, constants: constants)
+    }
+
+    // MARK: helpers
+
+    private mutating func memory(_ layout: TensorLayout, offset: Int) throws -> Memory {
+        let m = try Memory(layout: layout, engine: engine)
+        bindings.append((m, offset))
+        return m
+    }
+
+    private mutating func place(shape: [Int], layout: TensorLayout) throws -> Placed {
+        let offset = allocator.allocate(layout.byteCount)
+        return Placed(shape: shape, layout: layout, offset: offset, memory: try memory(layout, offset: offset))
+    }
+
+    private func input(_ node: Node, _ i: Int) throws -> Placed {
+        guard let p = placed[node.inputs[i]] else {
+            throw NeuralError.malformedModel("layer '\(node.name)' reads '\(graph.valueNames[node.inputs[i]])' before it exists")
+        }
+        return p
+    }
+
+    /// The input's buffer when this node is its last reader (so it may be overwritten).
+    private mutating func takeForInPlace(_ node: Node, _ i: Int) -> Placed? {
+        let v = node.inputs[i]
+        guard uses[v] == node.inputs.filter({ $0 == v }).count, node.inputs.filter({ $0 == v }).count == 1,
+              let p = placed.removeValue(forKey: v) else { return nil }
+        return p
+    }
+
+    private mutating func execute(_ primitive: Primitive, _ args: [(Argument, Memory)], label: String) {
+        steps.append(PlanStep(label: label) { _ in try primitive.execute(args) })
+    }
+
+    private mutating func reordered(_ p: Placed, to layout: TensorLayout, label: String) throws -> Placed {
+        if p.layout == layout { return p }
+        let t = try place(shape: p.shape, layout: layout)
+        temporaries.append(t.offset)
+        execute(try engine.reorder(from: p.layout, to: layout), [(.src, p.memory), (.dst, t.memory)], label: label + " reorder")
+        return t
+    }
+
+    /// Offset of a plain NCHW copy of `p` (itself when already plain).
+    private mutating func plainOffset(of p: Placed, label: String) throws -> Int {
+        try reordered(p, to: .plain(p.shape), label: label).offset
+    }
+
+    /// Weights or slopes copied once into the layout a primitive wants.
+    private mutating func constant(_ values: [Float], dims: [Int], layout: TensorLayout) throws -> Memory {
+        let plain = try TensorLayout.plain(dims)
+        let buffer = AlignedBuffer(byteCount: layout.byteCount)
+        constants.append(buffer)
+        let target = try Memory(layout: layout, engine: engine, handle: buffer.pointer)
+        var values = values
+        try values.withUnsafeMutableBytes { raw in
+            let source = try Memory(layout: plain, engine: engine, handle: raw.baseAddress!)
+            try engine.reorder(from: plain, to: layout).execute([(.src, source), (.dst, target)])
+            try engine.wait()
+        }
+        return target
+    }
+
+    private mutating func define(_ node: Node, _ p: Placed) {
+        placed[node.outputs[0]] = p
+    }
+
+    // MARK: nodes
+
+    private mutating func plan(_ node: Node) throws {
+        let shapes = try node.inputs.indices.map { try input(node, $0).shape }
+        let outShape = try node.operation.outputShape(inputs: shapes, layer: node.name)
+        switch node.operation {
+        case .convolution(let conv):
+            try planConvolution(node, conv, outShape: outShape)
+        case .prelu(let slopes):
+            if slopes.count == 1 {
+                try planEltwise(node, .relu(slope: slopes[0]))
+            } else {
+                let src = try input(node, 0)
+                let dims = [1, slopes.count, 1, 1]
+                let slopeLayout = try TensorLayout.like(src.layout, dims: dims)
+                let primitive = try engine.prelu(layout: src.layout, slopes: slopeLayout)
+                let weights = try constant(slopes, dims: dims, layout: slopeLayout)
+                let dst = try takeForInPlace(node, 0) ?? place(shape: outShape, layout: src.layout)
+                execute(primitive, [(.src, src.memory), (.weights, weights), (.dst, dst.memory)], label: node.name)
+                layers.append("\(node.name): prelu \(primitive.implementation)")
+                define(node, dst)
+            }
+        case .activation(let f):
+            try planEltwise(node, activation(f))
+        case .binary(let kind, let scalar):
+            if let scalar {
+                try planEltwise(node, try scalarActivation(kind, scalar, layer: node.name))
+            } else {
+                try planBinary(node, kind, outShape: outShape)
+            }
+        case .eltwise(let kind, let coefficients):
+            try planEltwiseLayer(node, kind, coefficients, outShape: outShape)
+        case .concat(let axis):
+            let sources = try node.inputs.indices.map { try input(node, $0) }
+            let blockFriendly = axis == 1 && sources.allSatisfy { !$0.layout.isPlain && $0.shape[1] % 16 == 0 }
+            let layout = blockFriendly ? try TensorLayout.blocked16(outShape) : try TensorLayout.plain(outShape)
+            let dst = try place(shape: outShape, layout: layout)
+            let primitive = try engine.concat(axis: axis, sources: sources.map(\.layout), dst: layout)
+            var args: [(Argument, Memory)] = sources.enumerated().map { (.multipleSrc($0.offset), $0.element.memory) }
+            args.append((.dst, dst.memory))
+            execute(primitive, args, label: node.name)
+            layers.append("\(node.name): concat \(primitive.implementation)")
+            define(node, dst)
+        case .interpolate, .pixelShuffle, .crop, .padding:
+            try planHostOperation(node, outShape: outShape)
+        }
+    }
+
+    private mutating func planConvolution(_ node: Node, _ conv: Convolution, outShape: [Int]) throws {
+        let src = try input(node, 0)
+        guard conv.groups == 1 else { throw NeuralError.unsupportedParameter(layer: node.name, "grouped convolution") }
+        let ic = src.shape[1]
+        let weightsDims = [conv.outChannels, ic, conv.kernel.h, conv.kernel.w]
+        var padEnd = [conv.pad.bottom, conv.pad.right]
+        if conv.transposed { padEnd = [padEnd[0] - conv.outputPadding.h, padEnd[1] - conv.outputPadding.w] }
+        let geometry = ConvolutionGeometry(strides: [conv.stride.h, conv.stride.w], dilations: [conv.dilation.h - 1, conv.dilation.w - 1],
+                                           padBegin: [conv.pad.top, conv.pad.left], padEnd: padEnd)
+        // Winograd F(4,3) roughly doubles throughput on 3×3 stride-1 layers with enough channels;
+        // it fuses only a plain ReLU, so other activations run as a separate in-place pass.
+        let winogradFits = !conv.transposed && conv.kernel == (3, 3) && conv.stride == (1, 1) && conv.dilation == (1, 1)
+            && ic >= 16 && conv.outChannels >= 16
+        let act = conv.activation.map(activation)
+        var chosen: (Primitive, fused: Bool)?
+        var failures: [String] = []
+        search: for algorithm in winogradFits ? [ConvolutionAlgorithm.winograd, .direct] : [.direct] {
+            let fuse = act.map { algorithm == .direct || $0.isPlainReLU } ?? false
+            for srcLayout in [src.layout, try TensorLayout.any(src.shape)] {
+                do {
+                    let p = try engine.convolution(deconvolution: conv.transposed, algorithm: algorithm, src: srcLayout,
+                                                   weightsDims: weightsDims, hasBias: conv.bias != nil, dstDims: outShape,
+                                                   geometry: geometry, postOps: fuse ? [.activation(act!)] : [])
+                    chosen = (p, fuse)
+                    break search
+                } catch {
+                    failures.append("\(error)")
+                }
+            }
+        }
+        guard let (primitive, fused) = chosen else {
+            throw NeuralError.unsupportedParameter(layer: node.name, "no convolution implementation: \(failures.joined(separator: "; "))")
+        }
+        let source = try reordered(src, to: primitive.srcLayout ?? src.layout, label: node.name)
+        let weights = try constant(conv.weights, dims: weightsDims, layout: primitive.weightsLayout ?? .plain(weightsDims))
+        var args: [(Argument, Memory)] = [(.src, source.memory), (.weights, weights)]
+        if let bias = conv.bias {
+            args.append((.bias, try constant(bias, dims: [bias.count], layout: .plain([bias.count]))))
+        }
+        let dst = try place(shape: outShape, layout: primitive.dstLayout)
+        args.append((.dst, dst.memory))
+        execute(primitive, args, label: node.name)
+        layers.append("\(node.name): \(conv.transposed ? "deconvolution" : "convolution") \(primitive.implementation)")
+        if let act, !fused {
+            let e = try engine.eltwise(act, layout: dst.layout)
+            execute(e, [(.src, dst.memory), (.dst, dst.memory)], label: node.name + " activation")
+        }
+        define(node, dst)
+    }
+
+    private mutating func planEltwise(_ node: Node, _ act: Activation) throws {
+        let src = try input(node, 0)
+        let primitive = try engine.eltwise(act, layout: src.layout)
+        let dst = try takeForInPlace(node, 0) ?? place(shape: src.shape, layout: src.layout)
+        execute(primitive, [(.src, src.memory), (.dst, dst.memory)], label: node.name)
+        layers.append("\(node.name): eltwise \(primitive.implementation)")
+        define(node, dst)
+    }
+
+    private mutating func planBinary(_ node: Node, _ kind: BinaryOperation, outShape: [Int]) throws {
+        var (ia, ib) = (0, 1)
+        let op: BinaryKind
+        switch kind {
+        case .add: op = .add
+        case .sub: op = .sub
+        case .mul: op = .mul
+        case .div: op = .div
+        case .max: op = .max
+        case .min: op = .min
+        case .reverseSub: op = .sub; (ia, ib) = (1, 0)
+        case .reverseDiv: op = .div; (ia, ib) = (1, 0)
+        }
+        let a = try input(node, ia)
+        let b = try reordered(try input(node, ib), to: a.layout, label: node.name)
+        let primitive = try engine.binary(op, a: a.layout, b: a.layout)
+        let reusable = node.inputs[0] != node.inputs[1] ? takeForInPlace(node, ia) : nil
+        let dst = try reusable ?? place(shape: outShape, layout: a.layout)
+        execute(primitive, [(.src, a.memory), (.src1, b.memory), (.dst, dst.memory)], label: node.name)
+        layers.append("\(node.name): binary \(primitive.implementation)")
+        define(node, dst)
+    }
+
+    private mutating func planEltwiseLayer(_ node: Node, _ kind: EltwiseOperation, _ coefficients: [Float], outShape: [Int]) throws {
+        let sources = try node.inputs.indices.map { try input(node, $0) }
+        let layout = sources[0].layout
+        let dst = try place(shape: outShape, layout: layout)
+        switch kind {
+        case .sum:
+            let scales = coefficients.isEmpty ? [Float](repeating: 1, count: sources.count) : coefficients
+            let primitive = try engine.sum(scales: scales, sources: sources.map(\.layout), dst: layout)
+            var args: [(Argument, Memory)] = sources.enumerated().map { (.multipleSrc($0.offset), $0.element.memory) }
+            args.append((.dst, dst.memory))
+            execute(primitive, args, label: node.name)
+            layers.append("\(node.name): sum \(primitive.implementation)")
+        case .product, .max:
+            let op: BinaryKind = kind == .product ? .mul : .max
+            var accumulated = sources[0].memory
+            for s in sources.dropFirst() {
+                let b = try reordered(s, to: layout, label: node.name)
+                let primitive = try engine.binary(op, a: layout, b: layout)
+                execute(primitive, [(.src, accumulated), (.src1, b.memory), (.dst, dst.memory)], label: node.name)
+                accumulated = dst.memory
+            }
+            layers.append("\(node.name): eltwise \(kind)")
+        }
+        define(node, dst)
+    }
+
+    private mutating func planHostOperation(_ node: Node, outShape: [Int]) throws {
+        let src = try input(node, 0)
+        let inOffset = try plainOffset(of: src, label: node.name)
+        let dst = try place(shape: outShape, layout: .plain(outShape))
+        let (inShape, outOffset, threads, engine) = (src.shape, dst.offset, threads, engine)
+        let operation = node.operation
+        steps.append(PlanStep(label: node.name) { base in
+            try engine.wait()
+            let s = UnsafePointer((base + inOffset).assumingMemoryBound(to: Float.self))
+            let d = (base + outOffset).assumingMemoryBound(to: Float.self)
+            switch operation {
+            case .interpolate(let i): HostKernels.interpolate(i, src: s, inShape: inShape, dst: d, outShape: outShape, threads: threads)
+            case .pixelShuffle(let r): HostKernels.pixelShuffle(factor: r, src: s, inShape: inShape, dst: d, threads: threads)
+            case .crop(let c): HostKernels.crop(c, src: s, inShape: inShape, dst: d, outShape: outShape, threads: threads)
+            case .padding(let p): HostKernels.pad(p, src: s, inShape: inShape, dst: d, threads: threads)
+            default: break
+            }
+        })
+        layers.append("\(node.name): \(operation.kindName) host")
+        define(node, dst)
+    }
+
+    // MARK: activation mapping
+
+    private func activation(_ f: ActivationFunction) -> Activation {
+        switch f {
+        case .relu(let slope): return .relu(slope: slope)
+        case .sigmoid: return .sigmoid
+        case .clip(let lo, let hi): return .clip(min: lo, max: hi)
+        }
+    }
+
+    private func scalarActivation(_ kind: BinaryOperation, _ b: Float, layer: String) throws -> Activation {
+        switch kind {
+        case .add: return .linear(scale: 1, shift: b)
+        case .sub: return .linear(scale: 1, shift: -b)
+        case .mul: return .linear(scale: b, shift: 0)
+        case .div:
+            guard b != 0 else { throw NeuralError.unsupportedParameter(layer: layer, "division by a zero scalar") }
+            return .linear(scale: 1 / b, shift: 0)
+        case .reverseSub: return .linear(scale: -1, shift: b)
+        case .max: return .clip(min: b, max: .greatestFiniteMagnitude)
+        case .min: return .clip(min: -.greatestFiniteMagnitude, max: b)
+        case .reverseDiv: throw NeuralError.unsupportedParameter(layer: layer, "scalar divided by a tensor")
+        }
+    }
+}
