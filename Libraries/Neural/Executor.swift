@@ -15,7 +15,7 @@ public final class Executor: @unchecked Sendable {
     private let maxCachedPlans = 6
 
     public init(graph: Graph, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
-        self.graph = graph
+        self.graph = SubPixelDeconvolution.apply(to: graph)
         self.threads = max(1, threads)
         engine = try ComputeEngine()
     }
@@ -41,6 +41,27 @@ public final class Executor: @unchecked Sendable {
             try engine.wait()
             return try read(UnsafeBufferPointer(start: (base + plan.outputOffset).assumingMemoryBound(to: Float.self),
                                                 count: plan.outputShape.reduce(1, *)), plan.outputShape)
+        }
+    }
+
+    /// Runs once and returns each step's wall time in milliseconds, in plan order (for benchmarks).
+    public func profile(_ input: Tensor) throws -> [(step: String, milliseconds: Double)] {
+        _ = try run(input)
+        return try lock.withLock {
+            ComputeEngine.setThreadCount(threads)
+            let plan = try plan(for: input.shape)
+            let base = arena!.pointer
+            try plan.bind(base: base)
+            UnsafeMutableRawPointer(base + plan.inputOffset).assumingMemoryBound(to: Float.self)
+                .update(from: input.data, count: input.count)
+            var result: [(String, Double)] = []
+            for step in plan.steps {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try step.run(base)
+                try engine.wait()
+                result.append((step.label, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6))
+            }
+            return result
         }
     }
 

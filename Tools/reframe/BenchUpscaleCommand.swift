@@ -30,6 +30,9 @@ struct BenchUpscale: ParsableCommand {
     @Option(help: "The ncnn timing script.")
     var referenceScript = "benchmarks/reference/ncnn_bench.py"
 
+    @Flag(help: "Print the slowest steps of our runtime (last thread count).")
+    var profile = false
+
     @Flag(help: "Skip ncnn (e.g. where the Python package is missing).")
     var noReference = false
 
@@ -66,11 +69,17 @@ struct BenchUpscale: ParsableCommand {
         print("threads  reframe ms  ncnn ms  ratio   GFLOP/s  PSNR vs ncnn")
         for t in threadCounts {
             let executor = try Executor(graph: graph, threads: t)
-            var output = try executor.run(input)  // warm-up compiles the plan
+            let output = try executor.run(input)  // warm-up compiles the plan
+            // Timed runs take the path the upscalers use: input written into the arena, output
+            // copied into a buffer allocated once.
+            var sink = [Float](repeating: 0, count: output.count)
             var times: [Double] = []
             for _ in 0..<runs {
                 let start = DispatchTime.now().uptimeNanoseconds
-                output = try executor.run(input)
+                try sink.withUnsafeMutableBufferPointer { out in
+                    try executor.run(inputShape: shape, fill: { $0.update(fromContentsOf: input.data) },
+                                     read: { result, _ in out.baseAddress!.update(from: result.baseAddress!, count: result.count) })
+                }
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
             let ours = median(times)
@@ -86,6 +95,14 @@ struct BenchUpscale: ParsableCommand {
                 line += String(format: "  %7.1f  %5.2f  %8.0f  %.1f dB", reference, ours / reference, 2 * macs / (ours / 1000) / 1e9, psnr)
             }
             print(line)
+            if profile && t == threadCounts.last {
+                let steps = try executor.profile(input)
+                let total = steps.reduce(0) { $0 + $1.milliseconds }
+                print(String(format: "profile: %.1f ms in %d steps; slowest:", total, steps.count))
+                for s in steps.sorted(by: { $0.milliseconds > $1.milliseconds }).prefix(24) where !s.step.hasPrefix("Conv_") {
+                    print(String(format: "  %8.2f ms  %@", s.milliseconds, s.step))
+                }
+            }
         }
         if let layers = try? Executor(graph: graph, threads: 1).layerImplementations(inputShape: shape) {
             let kinds = Dictionary(grouping: layers.map { $0.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces) }, by: { $0 })
