@@ -41,11 +41,11 @@ public struct Graph: Sendable {
 
 public struct Node: Sendable {
     public var name: String
-    public var operation: Operation
+    public var operation: GraphOperation
     public var inputs: [Int]
     public var outputs: [Int]
 
-    public init(name: String, operation: Operation, inputs: [Int], outputs: [Int]) {
+    public init(name: String, operation: GraphOperation, inputs: [Int], outputs: [Int]) {
         self.name = name
         self.operation = operation
         self.inputs = inputs
@@ -53,7 +53,7 @@ public struct Node: Sendable {
     }
 }
 
-public enum Operation: Sendable {
+public enum GraphOperation: Sendable {
     case convolution(Convolution)
     /// Per-channel slopes (one slope broadcasts to all channels).
     case prelu(slopes: [Float])

@@ -79,7 +79,7 @@ public enum NcnnImporter {
         return Graph(name: name, valueNames: valueNames, inputs: inputs, outputs: outputs, nodes: nodes)
     }
 
-    static func operation(for layer: NcnnLayer, reader: inout NcnnWeightReader) throws -> Operation {
+    static func operation(for layer: NcnnLayer, reader: inout NcnnWeightReader) throws -> GraphOperation {
         let p = layer.parameters, name = layer.name
         switch layer.type {
         case "Convolution", "Deconvolution":

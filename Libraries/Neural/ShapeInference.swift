@@ -1,4 +1,4 @@
-extension Operation {
+extension GraphOperation {
     /// NCHW output shape for the given input shapes; throws with the layer name on mismatches.
     public func outputShape(inputs: [[Int]], layer: String) throws -> [Int] {
         guard let first = inputs.first, first.count == 4 else {
