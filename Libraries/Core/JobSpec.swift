@@ -36,17 +36,21 @@ public struct JobSpec: Codable, Sendable, Equatable {
 public struct UpscaleSpec: Codable, Sendable, Equatable {
     public var factor: Int
     public var model: String
-    public init(factor: Int, model: String = "lanczos") {
+    /// Denoise level for models that have one (waifu2x: −1 none, 0…3); nil = the model's default.
+    public var noise: Int?
+    public init(factor: Int, model: String = "lanczos", noise: Int? = nil) {
         self.factor = factor
         self.model = model
+        self.noise = noise
     }
 
-    enum CodingKeys: String, CodingKey { case factor, model }
+    enum CodingKeys: String, CodingKey { case factor, model, noise }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         factor = try c.decode(Int.self, forKey: .factor)
         model = try c.decodeIfPresent(String.self, forKey: .model) ?? "lanczos"
+        noise = try c.decodeIfPresent(Int.self, forKey: .noise)
     }
 }
 

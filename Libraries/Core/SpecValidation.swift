@@ -13,7 +13,13 @@ public enum ModelCatalog {
     /// Upscaler name → supported factors and relative cost per input pixel.
     public static let upscalers: [String: (factors: Set<Int>, cost: Double)] = [
         "lanczos": ([2, 3, 4], 1),
+        // Neural models: cost from MACs per input pixel relative to Lanczos (~150 k, ~620 k, ~4.4 M).
+        "waifu2x-photo": ([2], 2_000),
+        "realesr-animevideov3": ([2, 3, 4], 8_000),
+        "realesrgan-x4plus": ([2, 3, 4], 60_000),
     ]
+    /// Models that take a denoise level, and its range.
+    public static let noiseLevels: [String: ClosedRange<Int>] = ["waifu2x-photo": -1...3]
     /// Interpolator name → relative cost per output pixel.
     public static let interpolators: [String: Double] = [
         "blend": 1,
@@ -43,7 +49,7 @@ public struct JobLimits: Sendable {
 extension JobSpec {
     static let allowedKeys: [String: Set<String>] = [
         "": ["version", "source", "output", "upscale", "interpolate", "encode", "audio", "priority"],
-        "upscale": ["factor", "model"],
+        "upscale": ["factor", "model", "noise"],
         "interpolate": ["factor", "targetFps", "mode", "model", "sceneThreshold"],
         "encode": ["codec", "crf", "preset", "pixelFormat"],
     ]
@@ -126,6 +132,14 @@ extension JobSpec {
             }
             guard model.factors.contains(upscale.factor) else {
                 throw SpecError("upscale factor \(upscale.factor) not supported by '\(upscale.model)'; use one of \(model.factors.sorted().map(String.init).joined(separator: ", "))")
+            }
+            if let noise = upscale.noise {
+                guard let range = ModelCatalog.noiseLevels[upscale.model] else {
+                    throw SpecError("upscale model '\(upscale.model)' takes no 'noise' level")
+                }
+                guard range.contains(noise) else {
+                    throw SpecError("noise level \(noise) out of range \(range.lowerBound)…\(range.upperBound) for '\(upscale.model)'")
+                }
             }
         }
         if let interpolate {

@@ -4,7 +4,7 @@ import Enhance
 /// Builds processors for a chunk's geometry from the plan's model choice.
 enum UpscalerFactory {
     static func make(spec: UpscaleSpec, manifest: ChunkManifest) throws -> any Upscaler {
-        try UpscalerRegistry.make(model: spec.model, factor: spec.factor, width: manifest.width, height: manifest.height,
+        try UpscalerRegistry.make(model: spec.model, factor: spec.factor, noise: spec.noise, width: manifest.width, height: manifest.height,
                                   pixelFormat: manifest.pixelFormat)
     }
 }

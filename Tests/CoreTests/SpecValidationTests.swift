@@ -26,6 +26,18 @@ final class SpecValidationTests: XCTestCase {
         XCTAssertEqual(spec.effectiveAudio, .drop, "slow motion drops audio unless asked")
     }
 
+    func testNeuralModelsAndNoiseLevels() throws {
+        let spec = try parse(#"{"version":1,"source":"a.mp4","upscale":{"factor":2,"model":"waifu2x-photo","noise":3}}"#)
+        XCTAssertEqual(spec.upscale, UpscaleSpec(factor: 2, model: "waifu2x-photo", noise: 3))
+        XCTAssertEqual(try parse(#"{"version":1,"source":"a.mp4","upscale":{"factor":3,"model":"realesr-animevideov3"}}"#).upscale?.factor, 3)
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":3,"model":"waifu2x-photo"}}"#,
+                       "upscale factor 3 not supported by 'waifu2x-photo'; use one of 2")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2,"model":"waifu2x-photo","noise":4}}"#,
+                       "noise level 4 out of range -1…3 for 'waifu2x-photo'")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2,"model":"realesr-animevideov3","noise":1}}"#,
+                       "upscale model 'realesr-animevideov3' takes no 'noise' level")
+    }
+
     func testMinimalSpecGetsDefaults() throws {
         let spec = try parse(#"{"version":1,"source":"a.mp4","interpolate":{"targetFps":59.94}}"#)
         XCTAssertEqual(spec.encode, EncodeSpec())
@@ -37,7 +49,7 @@ final class SpecValidationTests: XCTestCase {
     func testExactErrors() {
         assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"colour":"red"}"#,
                        "unknown field 'colour'; allowed: audio, encode, interpolate, output, priority, source, upscale, version")
-        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"fator":2}}"#, "unknown field 'upscale.fator'; allowed: factor, model")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"fator":2}}"#, "unknown field 'upscale.fator'; allowed: factor, model, noise")
         assertRejected(#"{"source":"a.mp4","upscale":{"factor":2}}"#, "missing field 'version' (use 1)")
         assertRejected(#"{"version":2,"source":"a.mp4","upscale":{"factor":2}}"#, "unsupported version 2; this ingest accepts version 1")
         assertRejected(#"{"version":1,"upscale":{"factor":2}}"#, "missing field 'source'")
@@ -46,7 +58,7 @@ final class SpecValidationTests: XCTestCase {
         assertRejected(#"{"version":1,"source":"a/../../b.mp4","upscale":{"factor":2}}"#, "'source' must not contain '..': a/../../b.mp4")
         assertRejected(#"{"version":1,"source":"a.mp4"}"#, "nothing to do: give 'upscale', 'interpolate' or both")
         assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":5}}"#, "upscale factor 5 not supported by 'lanczos'; use one of 2, 3, 4")
-        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2,"model":"magic"}}"#, "unknown upscale model 'magic'; available: lanczos")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2,"model":"magic"}}"#, "unknown upscale model 'magic'; available: lanczos, realesr-animevideov3, realesrgan-x4plus, waifu2x-photo")
         assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":"2"}}"#, "field 'upscale.factor' must be an integer")
         assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"factor":3}}"#, "interpolate factor 3 not supported; use 2, 4 or 8")
         assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"factor":2,"targetFps":60}}"#, "interpolate takes 'factor' or 'targetFps', not both")

@@ -4,7 +4,8 @@ import Core
 /// Flags that describe a job, shared by `process` and `submit`.
 struct SpecOptions: ParsableArguments {
     @Option(help: "Upscale factor (2, 3, 4).") var upscale: Int?
-    @Option(help: "Upscaling model: lanczos.") var model = "lanczos"
+    @Option(help: "Upscaling model: lanczos, realesr-animevideov3, realesrgan-x4plus, waifu2x-photo.") var model = "lanczos"
+    @Option(help: "Denoise level for waifu2x-photo (-1 none, 0…3).") var noise: Int?
     @Option(help: "Interpolation factor (2, 4, 8).") var interpolate: Int?
     @Option(help: "Target frame rate instead of a factor (smooth mode).") var fps: Double?
     @Flag(help: "Slow motion: keep the frame rate, stretch the duration by the factor.") var slowmo = false
@@ -26,7 +27,7 @@ struct SpecOptions: ParsableArguments {
             guard let mode = AudioMode(rawValue: value) else { throw ValidationError("--audio must be copy or drop") }
             return mode
         }
-        let spec = JobSpec(source: source, output: output, upscale: upscale.map { UpscaleSpec(factor: $0, model: model) },
+        let spec = JobSpec(source: source, output: output, upscale: upscale.map { UpscaleSpec(factor: $0, model: model, noise: noise) },
                            interpolate: interp, encode: EncodeSpec(codec: codec, crf: crf, preset: preset, pixelFormat: pixelFormat),
                            audio: audioMode)
         do { try spec.validate() } catch let error as SpecError { throw ValidationError(error.message) }
