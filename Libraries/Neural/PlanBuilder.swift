@@ -22,6 +22,9 @@ struct PlanBuilder {
     private var constants: [AlignedBuffer] = []
     private var layers: [String] = []
     private var temporaries: [Int] = []
+    /// Scratchpad memories share one region placed after everything else (steps run one at a time).
+    private var scratchpads: [Memory] = []
+    private var scratchpadBytes = 0
 
     init(graph: Graph, engine: ComputeEngine, threads: Int) {
         self.graph = graph
@@ -51,8 +54,11 @@ struct PlanBuilder {
         }
         guard let out = placed[graph.outputs[0]] else { throw NeuralError.malformedModel("output value was never produced") }
         let outOffset = try plainOffset(of: out, label: "output")
+        // Above every tensor: offsets freed by now were live while earlier steps ran.
+        let region = allocator.highWater
+        for m in scratchpads { bindings.append((m, region)) }
         return ExecutionPlan(inputShape: inputShape, outputShape: out.shape, inputOffset: input.offset, outputOffset: outOffset,
-                             arenaBytes: allocator.highWater, layers: layers, steps: steps, bindings: bindings, constants: constants)
+                             arenaBytes: region + scratchpadBytes, layers: layers, steps: steps, bindings: bindings, constants: constants)
     }
 
     // MARK: helpers
@@ -83,7 +89,14 @@ struct PlanBuilder {
         return p
     }
 
-    private mutating func execute(_ primitive: Primitive, _ args: [(Argument, Memory)], label: String) {
+    private mutating func execute(_ primitive: Primitive, _ args: [(Argument, Memory)], label: String) throws {
+        var args = args
+        if let layout = primitive.scratchpadLayout {
+            let m = try Memory(layout: layout, engine: engine)
+            scratchpads.append(m)
+            scratchpadBytes = max(scratchpadBytes, layout.byteCount)
+            args.append((.scratchpad, m))
+        }
         steps.append(PlanStep(label: label) { _ in try primitive.execute(args) })
     }
 
@@ -91,7 +104,7 @@ struct PlanBuilder {
         if p.layout == layout { return p }
         let t = try place(shape: p.shape, layout: layout)
         temporaries.append(t.offset)
-        execute(try engine.reorder(from: p.layout, to: layout), [(.src, p.memory), (.dst, t.memory)], label: label + " reorder")
+        try execute(try engine.reorder(from: p.layout, to: layout), [(.src, p.memory), (.dst, t.memory)], label: label + " reorder")
         return t
     }
 
@@ -109,8 +122,16 @@ struct PlanBuilder {
         var values = values
         try values.withUnsafeMutableBytes { raw in
             let source = try Memory(layout: plain, engine: engine, handle: raw.baseAddress!)
-            try engine.reorder(from: plain, to: layout).execute([(.src, source), (.dst, target)])
+            let reorder = try engine.reorder(from: plain, to: layout)
+            var args: [(Argument, Memory)] = [(.src, source), (.dst, target)]
+            var scratch: AlignedBuffer?
+            if let s = reorder.scratchpadLayout {
+                scratch = AlignedBuffer(byteCount: s.byteCount)
+                args.append((.scratchpad, try Memory(layout: s, engine: engine, handle: scratch!.pointer)))
+            }
+            try reorder.execute(args)
             try engine.wait()
+            withExtendedLifetime(scratch) {}
         }
         return target
     }
@@ -137,7 +158,7 @@ struct PlanBuilder {
                 let primitive = try engine.prelu(layout: src.layout, slopes: slopeLayout)
                 let weights = try constant(slopes, dims: dims, layout: slopeLayout)
                 let dst = try takeForInPlace(node, 0) ?? place(shape: outShape, layout: src.layout)
-                execute(primitive, [(.src, src.memory), (.weights, weights), (.dst, dst.memory)], label: node.name)
+                try execute(primitive, [(.src, src.memory), (.weights, weights), (.dst, dst.memory)], label: node.name)
                 layers.append("\(node.name): prelu \(primitive.implementation)")
                 define(node, dst)
             }
@@ -159,7 +180,7 @@ struct PlanBuilder {
             let primitive = try engine.concat(axis: axis, sources: sources.map(\.layout), dst: layout)
             var args: [(Argument, Memory)] = sources.enumerated().map { (.multipleSrc($0.offset), $0.element.memory) }
             args.append((.dst, dst.memory))
-            execute(primitive, args, label: node.name)
+            try execute(primitive, args, label: node.name)
             layers.append("\(node.name): concat \(primitive.implementation)")
             define(node, dst)
         case .interpolate, .pixelShuffle, .crop, .padding:
@@ -208,11 +229,11 @@ struct PlanBuilder {
         }
         let dst = try place(shape: outShape, layout: primitive.dstLayout)
         args.append((.dst, dst.memory))
-        execute(primitive, args, label: node.name)
+        try execute(primitive, args, label: node.name)
         layers.append("\(node.name): \(conv.transposed ? "deconvolution" : "convolution") \(primitive.implementation)")
         if let act, !fused {
             let e = try engine.eltwise(act, layout: dst.layout)
-            execute(e, [(.src, dst.memory), (.dst, dst.memory)], label: node.name + " activation")
+            try execute(e, [(.src, dst.memory), (.dst, dst.memory)], label: node.name + " activation")
         }
         define(node, dst)
     }
@@ -221,7 +242,7 @@ struct PlanBuilder {
         let src = try input(node, 0)
         let primitive = try engine.eltwise(act, layout: src.layout)
         let dst = try takeForInPlace(node, 0) ?? place(shape: src.shape, layout: src.layout)
-        execute(primitive, [(.src, src.memory), (.dst, dst.memory)], label: node.name)
+        try execute(primitive, [(.src, src.memory), (.dst, dst.memory)], label: node.name)
         layers.append("\(node.name): eltwise \(primitive.implementation)")
         define(node, dst)
     }
@@ -244,7 +265,7 @@ struct PlanBuilder {
         let primitive = try engine.binary(op, a: a.layout, b: a.layout)
         let reusable = node.inputs[0] != node.inputs[1] ? takeForInPlace(node, ia) : nil
         let dst = try reusable ?? place(shape: outShape, layout: a.layout)
-        execute(primitive, [(.src, a.memory), (.src1, b.memory), (.dst, dst.memory)], label: node.name)
+        try execute(primitive, [(.src, a.memory), (.src1, b.memory), (.dst, dst.memory)], label: node.name)
         layers.append("\(node.name): binary \(primitive.implementation)")
         define(node, dst)
     }
@@ -259,7 +280,7 @@ struct PlanBuilder {
             let primitive = try engine.sum(scales: scales, sources: sources.map(\.layout), dst: layout)
             var args: [(Argument, Memory)] = sources.enumerated().map { (.multipleSrc($0.offset), $0.element.memory) }
             args.append((.dst, dst.memory))
-            execute(primitive, args, label: node.name)
+            try execute(primitive, args, label: node.name)
             layers.append("\(node.name): sum \(primitive.implementation)")
         case .product, .max:
             let op: BinaryKind = kind == .product ? .mul : .max
@@ -267,7 +288,7 @@ struct PlanBuilder {
             for s in sources.dropFirst() {
                 let b = try reordered(s, to: layout, label: node.name)
                 let primitive = try engine.binary(op, a: layout, b: layout)
-                execute(primitive, [(.src, accumulated), (.src1, b.memory), (.dst, dst.memory)], label: node.name)
+                try execute(primitive, [(.src, accumulated), (.src1, b.memory), (.dst, dst.memory)], label: node.name)
                 accumulated = dst.memory
             }
             layers.append("\(node.name): eltwise \(kind)")

@@ -2,7 +2,7 @@ import CDNNL
 
 /// Which tensor of a primitive an argument binds.
 public enum Argument: Sendable, Hashable {
-    case src, src1, dst, weights, bias
+    case src, src1, dst, weights, bias, scratchpad
     /// The i-th input of a sum or concat.
     case multipleSrc(Int)
     /// The weights (slopes) of the i-th post-op, for PReLU post-ops.
@@ -15,6 +15,7 @@ public enum Argument: Sendable, Hashable {
         case .dst: return 17  // DNNL_ARG_DST
         case .weights: return 33  // DNNL_ARG_WEIGHTS
         case .bias: return 41  // DNNL_ARG_BIAS
+        case .scratchpad: return 80  // DNNL_ARG_SCRATCHPAD
         case .multipleSrc(let i): return 1024 + Int32(i)  // DNNL_ARG_MULTIPLE_SRC + i
         case .postOpWeights(let i): return reframe_dnnl_post_op_arg(Int32(i), 33)
         }
@@ -30,6 +31,10 @@ public final class Primitive: @unchecked Sendable {
     public let srcLayout: TensorLayout?
     public let weightsLayout: TensorLayout?
     public let dstLayout: TensorLayout
+    /// Working memory the caller must pass as `.scratchpad` (user-managed: oneDNN's own global
+    /// scratchpad is thread-local to the creating thread, which breaks when a primitive created on
+    /// one thread runs on another, as Swift tasks do). Nil when none is needed.
+    public let scratchpadLayout: TensorLayout?
 
     /// Takes ownership of `descriptor` (destroyed after the primitive is created).
     init(descriptor pd: dnnl_primitive_desc_t, engine: ComputeEngine, what: String, allowReference: Bool = false) throws {
@@ -49,6 +54,7 @@ public final class Primitive: @unchecked Sendable {
         weightsLayout = layout(dnnl_query_weights_md)
         guard let dst = layout(dnnl_query_dst_md) else { throw OneDNNError.unimplemented("\(what): no destination") }
         dstLayout = dst
+        scratchpadLayout = layout(dnnl_query_scratchpad_md).flatMap { $0.byteCount > 0 ? $0 : nil }
         var p: dnnl_primitive_t?
         try check(dnnl_primitive_create(&p, pd), "primitive_create \(what)")
         raw = p!
@@ -71,6 +77,7 @@ func makeDescriptor(engine: ComputeEngine, postOps: [PostOp] = [], scratchpadUse
     var attr: dnnl_primitive_attr_t?
     try check(dnnl_primitive_attr_create(&attr), "primitive_attr_create")
     defer { dnnl_primitive_attr_destroy(attr) }
+    try check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "primitive_attr_set_scratchpad_mode")
     if !postOps.isEmpty {
         var ops: dnnl_post_ops_t?
         try check(dnnl_post_ops_create(&ops), "post_ops_create")
