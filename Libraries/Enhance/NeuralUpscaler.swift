@@ -18,6 +18,8 @@ public final class NeuralUpscaler: Upscaler, @unchecked Sendable {
     private let lock = NSLock()
     private var input: [Float]
     private var output: [Float]
+    /// Reused across frames; copy-on-write makes a fresh one only when the caller still holds the last.
+    private var packed: [UInt8]
 
     public init(model: String, factor: Int, noise: Int? = nil, width: Int, height: Int, pixelFormat: String,
                 store: ModelStore = ModelStore(), runtime: NeuralRuntimeOptions = .fromEnvironment()) throws {
@@ -33,6 +35,7 @@ public final class NeuralUpscaler: Upscaler, @unchecked Sendable {
         fromRGB = needsResize ? try FrameScaler(from: (width * s, height * s, "rgb24"), to: (width * factor, height * factor, pixelFormat), filter: .lanczos) : nil
         input = [Float](repeating: 0, count: 3 * width * height)
         output = [Float](repeating: 0, count: 3 * width * s * height * s)
+        packed = [UInt8](repeating: 0, count: 3 * width * s * height * s)
     }
 
     public func upscale(_ frame: VideoFrame) throws -> VideoFrame {
@@ -58,7 +61,6 @@ public final class NeuralUpscaler: Upscaler, @unchecked Sendable {
                     try inference.run(input: i.baseAddress!, width: w, height: h, output: o.baseAddress!)
                 }
             }
-            var packed = [UInt8](repeating: 0, count: 3 * ow * oh)
             let outPlane = ow * oh
             output.withUnsafeBufferPointer { src in
                 packed.withUnsafeMutableBufferPointer { dst in

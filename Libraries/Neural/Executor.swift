@@ -29,6 +29,22 @@ public final class Executor: @unchecked Sendable {
     /// Runs without intermediate copies: `fill` writes the plain NCHW input in place, `read` sees the output.
     public func run<R>(inputShape: [Int], fill: (UnsafeMutableBufferPointer<Float>) throws -> Void,
                        read: (UnsafeBufferPointer<Float>, [Int]) throws -> R) throws -> R {
+        try execute(inputShape: inputShape, fill: fill, read: read, observe: nil)
+    }
+
+    /// Runs once and returns each step's wall time in milliseconds, in plan order (for benchmarks).
+    public func profile(_ input: Tensor) throws -> [(step: String, milliseconds: Double)] {
+        _ = try run(input)  // compile and warm up first
+        var timings: [(step: String, milliseconds: Double)] = []
+        try execute(inputShape: input.shape, fill: { $0.update(fromContentsOf: input.data) }, read: { _, _ in },
+                    observe: { timings.append(($0, $1)) })
+        return timings
+    }
+
+    /// The one run path; `observe`, when given, waits after each step and reports its time.
+    private func execute<R>(inputShape: [Int], fill: (UnsafeMutableBufferPointer<Float>) throws -> Void,
+                            read: (UnsafeBufferPointer<Float>, [Int]) throws -> R,
+                            observe: ((String, Double) -> Void)?) throws -> R {
         try lock.withLock {
             ComputeEngine.setThreadCount(threads)
             let plan = try plan(for: inputShape)
@@ -37,31 +53,16 @@ public final class Executor: @unchecked Sendable {
             try plan.bind(base: base)
             try fill(UnsafeMutableBufferPointer(start: (base + plan.inputOffset).assumingMemoryBound(to: Float.self),
                                                 count: inputShape.reduce(1, *)))
-            for step in plan.steps { try step.run(base) }
-            try engine.wait()
-            return try read(UnsafeBufferPointer(start: (base + plan.outputOffset).assumingMemoryBound(to: Float.self),
-                                                count: plan.outputShape.reduce(1, *)), plan.outputShape)
-        }
-    }
-
-    /// Runs once and returns each step's wall time in milliseconds, in plan order (for benchmarks).
-    public func profile(_ input: Tensor) throws -> [(step: String, milliseconds: Double)] {
-        _ = try run(input)
-        return try lock.withLock {
-            ComputeEngine.setThreadCount(threads)
-            let plan = try plan(for: input.shape)
-            let base = arena!.pointer
-            try plan.bind(base: base)
-            UnsafeMutableRawPointer(base + plan.inputOffset).assumingMemoryBound(to: Float.self)
-                .update(from: input.data, count: input.count)
-            var result: [(String, Double)] = []
             for step in plan.steps {
+                guard let observe else { try step.run(base); continue }
                 let start = DispatchTime.now().uptimeNanoseconds
                 try step.run(base)
                 try engine.wait()
-                result.append((step.label, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6))
+                observe(step.label, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
-            return result
+            try engine.wait()
+            return try read(UnsafeBufferPointer(start: (base + plan.outputOffset).assumingMemoryBound(to: Float.self),
+                                                count: plan.outputShape.reduce(1, *)), plan.outputShape)
         }
     }
 

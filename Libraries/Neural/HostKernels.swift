@@ -37,45 +37,49 @@ enum HostKernels {
         case .bilinear:
             let (xofs, alpha) = linearCoefficients(w, ow, op.alignCorners)
             let (yofs, beta) = linearCoefficients(h, oh, op.alignCorners)
-            parallel(planes, threads: threads) { range in
-                var rows = [Float](repeating: 0, count: ow * 2)
-                rows.withUnsafeMutableBufferPointer { r in
-                    for p in range {
-                        let s = src + p * h * w, d = dst + p * oh * ow
-                        for y in 0..<oh {
-                            for k in 0..<2 {
-                                let row = s + min(yofs[y] + k, h - 1) * w, out = r.baseAddress! + k * ow
-                                for x in 0..<ow {
-                                    let sx = xofs[x]
-                                    out[x] = row[sx] * alpha[2 * x] + row[min(sx + 1, w - 1)] * alpha[2 * x + 1]
-                                }
-                            }
-                            let b0 = beta[2 * y], b1 = beta[2 * y + 1], out = d + y * ow
-                            for x in 0..<ow { out[x] = r[x] * b0 + r[ow + x] * b1 }
-                        }
-                    }
-                }
-            }
+            separable(columns: tapIndices(xofs, taps: 2, first: 0, size: w), alpha: alpha, rows: tapIndices(yofs, taps: 2, first: 0, size: h),
+                      beta: beta, src: src, inShape: inShape, dst: dst, outShape: outShape, threads: threads)
         case .bicubic:
             let (xofs, alpha) = cubicCoefficients(w, ow, op.alignCorners)
             let (yofs, beta) = cubicCoefficients(h, oh, op.alignCorners)
-            parallel(planes, threads: threads) { range in
-                var rows = [Float](repeating: 0, count: ow * 4)
-                rows.withUnsafeMutableBufferPointer { r in
-                    for p in range {
-                        let s = src + p * h * w, d = dst + p * oh * ow
-                        for y in 0..<oh {
-                            // Horizontal pass over the four source rows, then the vertical blend (ncnn's order).
-                            for k in 0..<4 {
-                                let row = s + (yofs[y] - 1 + k) * w, out = r.baseAddress! + k * ow
-                                for x in 0..<ow {
-                                    let q = row + xofs[x] - 1, a = 4 * x
-                                    out[x] = q[0] * alpha[a] + q[1] * alpha[a + 1] + q[2] * alpha[a + 2] + q[3] * alpha[a + 3]
-                                }
+            separable(columns: tapIndices(xofs, taps: 4, first: -1, size: w), alpha: alpha, rows: tapIndices(yofs, taps: 4, first: -1, size: h),
+                      beta: beta, src: src, inShape: inShape, dst: dst, outShape: outShape, threads: threads)
+        }
+    }
+
+    /// Source index of every tap (`taps` per output), starting at offset + `first`, clamped so a
+    /// one-pixel axis never reads past its end (its extra taps carry zero weight).
+    static func tapIndices(_ offsets: [Int], taps: Int, first: Int, size: Int) -> [Int] {
+        offsets.flatMap { o in (0..<taps).map { min(max(o + first + $0, 0), size - 1) } }
+    }
+
+    /// A separable resize: output x reads source columns `columns[taps·x + k]` with weights
+    /// `alpha[taps·x + k]` (likewise rows). Horizontal pass over the needed source rows first,
+    /// then the vertical blend — ncnn's order, so rounding matches too.
+    static func separable(columns: [Int], alpha: [Float], rows index: [Int], beta: [Float], src: UnsafePointer<Float>, inShape: [Int],
+                          dst: UnsafeMutablePointer<Float>, outShape: [Int], threads: Int) {
+        let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
+        let taps = alpha.count / max(ow, 1)
+        parallel(inShape[0] * inShape[1], threads: threads) { range in
+            var rows = [Float](repeating: 0, count: ow * taps)
+            rows.withUnsafeMutableBufferPointer { r in
+                for p in range {
+                    let s = src + p * h * w, d = dst + p * oh * ow
+                    for y in 0..<oh {
+                        for k in 0..<taps {
+                            let row = s + index[taps * y + k] * w, out = r.baseAddress! + k * ow
+                            for x in 0..<ow {
+                                let a = taps * x
+                                var v: Float = 0
+                                for t in 0..<taps { v += row[columns[a + t]] * alpha[a + t] }
+                                out[x] = v
                             }
-                            let b = 4 * y, out = d + y * ow
-                            let b0 = beta[b], b1 = beta[b + 1], b2 = beta[b + 2], b3 = beta[b + 3]
-                            for x in 0..<ow { out[x] = r[x] * b0 + r[ow + x] * b1 + r[2 * ow + x] * b2 + r[3 * ow + x] * b3 }
+                        }
+                        let out = d + y * ow
+                        for x in 0..<ow {
+                            var v: Float = 0
+                            for k in 0..<taps { v += r[k * ow + x] * beta[taps * y + k] }
+                            out[x] = v
                         }
                     }
                 }
@@ -101,7 +105,7 @@ enum HostKernels {
     }
 
     /// ncnn's bicubic taps (A = −0.75) with its edge folding: taps that would fall outside the
-    /// image are merged into the nearest inside tap, so the four taps stay within [0, w).
+    /// image are merged into the nearest inside tap, so the four taps (sx−1 … sx+2) stay in [0, w).
     static func cubicCoefficients(_ w: Int, _ outw: Int, _ alignCorners: Bool) -> ([Int], [Float]) {
         var xofs = [Int](repeating: 0, count: outw), alpha = [Float](repeating: 0, count: outw * 4)
         let scale = alignCorners && outw > 1 ? Double(w - 1) / Double(outw - 1) : Double(w) / Double(outw)

@@ -25,15 +25,16 @@ enum SubPixelDeconvolution {
         return g
     }
 
-    /// Per-axis tap placement: for each phase r and kernel tap k, the conv tap index (d − dMin).
+    /// Per-axis tap placement: for each phase r and kernel tap k, the conv tap index (d − dMin),
+    /// plus the convolution's padding that yields exactly (deconvolution output) / s positions.
     private struct Axis {
-        var dMin: Int
         var extent: Int
         var padBegin: Int
+        var padEnd: Int
         /// tap[r][k] = conv kernel index for deconv tap k in phase r, or nil when k does not feed r.
         var tap: [[Int?]]
 
-        init?(kernel: Int, stride s: Int, padBegin p: Int) {
+        init?(kernel: Int, stride s: Int, padBegin p: Int, padEnd pe: Int) {
             var ds: [Int] = []
             var raw = [[Int?]](repeating: [Int?](repeating: nil, count: kernel), count: s)
             for r in 0..<s {
@@ -44,27 +45,25 @@ enum SubPixelDeconvolution {
                 }
             }
             guard let lo = ds.min(), let hi = ds.max(), lo <= 0 else { return nil }
-            dMin = lo
             extent = hi - lo + 1
             padBegin = -lo
+            // Deconv output (H−1)s + k − p − pe must be s·M, with M = H + padBegin + padEnd − extent + 1.
+            let surplus = kernel - p - pe - s
+            guard surplus % s == 0 else { return nil }
+            padEnd = surplus / s + extent - 1 - padBegin
+            guard padEnd >= 0 else { return nil }
             tap = raw.map { $0.map { $0.map { $0 - lo } } }
         }
     }
 
     static func rewrite(_ c: Convolution) -> Convolution? {
-        guard c.transposed, c.groups == 1, c.stride.h == c.stride.w, c.stride.h > 1, c.dilation == (1, 1),
-              c.outputPadding == (0, 0), c.pad.top == c.pad.left, c.pad.bottom == c.pad.right,
-              let ay = Axis(kernel: c.kernel.h, stride: c.stride.h, padBegin: c.pad.top),
-              let ax = Axis(kernel: c.kernel.w, stride: c.stride.w, padBegin: c.pad.left) else { return nil }
+        // PixelShuffle has one factor for both axes, so the strides must match.
+        guard c.transposed, c.groups == 1, c.stride.h == c.stride.w, c.stride.h > 1, c.dilation == (1, 1), c.outputPadding == (0, 0),
+              let ay = Axis(kernel: c.kernel.h, stride: c.stride.h, padBegin: c.pad.top, padEnd: c.pad.bottom),
+              let ax = Axis(kernel: c.kernel.w, stride: c.stride.w, padBegin: c.pad.left, padEnd: c.pad.right) else { return nil }
         let s = c.stride.h
         let kh = c.kernel.h, kw = c.kernel.w
         let inChannels = c.weights.count / (c.outChannels * kh * kw)
-        // Deconv output length: (H−1)s + k − pb − pe. It must equal s·M with M = H + padB + padE − extent + 1.
-        let total = kh - c.pad.top - c.pad.bottom - s
-        guard total % s == 0 else { return nil }
-        let padEndY = total / s + ay.extent - 1 - ay.padBegin
-        let padEndX = (kw - c.pad.left - c.pad.right - s) / s + ax.extent - 1 - ax.padBegin
-        guard padEndY >= 0, padEndX >= 0 else { return nil }
         let outChannels = c.outChannels * s * s
         var weights = [Float](repeating: 0, count: outChannels * inChannels * ay.extent * ax.extent)
         for o in 0..<c.outChannels {
@@ -87,6 +86,6 @@ enum SubPixelDeconvolution {
         }
         let bias = c.bias.map { b in (0..<outChannels).map { b[$0 / (s * s)] } }
         return Convolution(outChannels: outChannels, kernel: (ay.extent, ax.extent),
-                           pad: (ay.padBegin, ax.padBegin, padEndY, padEndX), weights: weights, bias: bias, activation: c.activation)
+                           pad: (ay.padBegin, ax.padBegin, ay.padEnd, ax.padEnd), weights: weights, bias: bias, activation: c.activation)
     }
 }

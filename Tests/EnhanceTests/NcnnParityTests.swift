@@ -2,6 +2,7 @@ import Enhance
 import Foundation
 import Media
 import Neural
+import TestSupport
 import XCTest
 
 /// Our runtime against golden outputs that PyPI ncnn produced from the same model files and
@@ -33,7 +34,7 @@ final class NcnnParityTests: XCTestCase {
             let output = try upscaler.upscale(input)
             XCTAssertEqual(output.width, expected.width, c.fixture)
             XCTAssertEqual(output.height, expected.height, c.fixture)
-            let psnr = PPM.psnr(output.data, expected.data)
+            let psnr = MediaChecks.psnr(output.data, expected.data)
             print("parity \(c.fixture): \(String(format: "%.1f", psnr)) dB against ncnn")
             XCTAssertGreaterThanOrEqual(psnr, 45, "\(c.fixture): \(psnr) dB against ncnn")
         }
@@ -103,12 +104,5 @@ enum PPM {
             throw EnhanceError.invalidInput("\(name).ppm is not a binary PPM")
         }
         return VideoFrame(width: w, height: h, pixelFormat: "rgb24", data: Array(data[index...]), pts: 0)
-    }
-
-    static func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
-        guard a.count == b.count else { return 0 }
-        var se = 0.0
-        for i in 0..<a.count { let d = Double(a[i]) - Double(b[i]); se += d * d }
-        return se == 0 ? .infinity : 10 * log10(255 * 255 * Double(a.count) / se)
     }
 }
