@@ -15,7 +15,7 @@ public final class Executor: @unchecked Sendable {
     private let maxCachedPlans = 6
 
     public init(graph: Graph, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
-        self.graph = SubPixelDeconvolution.apply(to: graph)
+        self.graph = ShuffleAddFusion.apply(to: graph)
         self.threads = max(1, threads)
         engine = try ComputeEngine()
     }

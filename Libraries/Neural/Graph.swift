@@ -68,6 +68,9 @@ public enum GraphOperation: Sendable {
     case concat(axis: Int)
     case crop(Crop)
     case padding(Padding)
+    /// PixelShuffle of input 0 plus input 1 enlarged by a nearest-neighbour `skip` resize: the
+    /// residual tail of Real-ESRGAN-style networks, fused into one pass (see `ShuffleAddFusion`).
+    case pixelShuffleAdd(factor: Int, skip: Interpolation)
 
     public var kindName: String {
         switch self {
@@ -81,6 +84,7 @@ public enum GraphOperation: Sendable {
         case .concat: return "concat"
         case .crop: return "crop"
         case .padding: return "padding"
+        case .pixelShuffleAdd: return "pixel-shuffle-add"
         }
     }
 }

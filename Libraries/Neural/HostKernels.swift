@@ -20,11 +20,7 @@ enum HostKernels {
         let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
         switch op.mode {
         case .nearest:
-            // ncnn: scale factors from the layer's parameters unless an explicit size is given.
-            let hs = op.outputSize.h > 0 ? Float(h) / Float(oh) : 1 / op.scale.h
-            let ws = op.outputSize.w > 0 ? Float(w) / Float(ow) : 1 / op.scale.w
-            let xofs = (0..<ow).map { min(Int(Float($0) * ws), w - 1) }
-            let yofs = (0..<oh).map { min(Int(Float($0) * hs), h - 1) }
+            let (yofs, xofs) = nearestIndices(op, inShape: inShape, outShape: outShape)
             parallel(planes, threads: threads) { range in
                 for p in range {
                     let s = src + p * h * w, d = dst + p * oh * ow
@@ -45,6 +41,15 @@ enum HostKernels {
             separable(columns: tapIndices(xofs, taps: 4, first: -1, size: w), alpha: alpha, rows: tapIndices(yofs, taps: 4, first: -1, size: h),
                       beta: beta, src: src, inShape: inShape, dst: dst, outShape: outShape, threads: threads)
         }
+    }
+
+    /// Source row of every output row and source column of every output column, as ncnn picks them:
+    /// scale factors from the layer's parameters unless an explicit size is given.
+    static func nearestIndices(_ op: Interpolation, inShape: [Int], outShape: [Int]) -> (rows: [Int], columns: [Int]) {
+        let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
+        let hs = op.outputSize.h > 0 ? Float(h) / Float(oh) : 1 / op.scale.h
+        let ws = op.outputSize.w > 0 ? Float(w) / Float(ow) : 1 / op.scale.w
+        return ((0..<oh).map { min(Int(Float($0) * hs), h - 1) }, (0..<ow).map { min(Int(Float($0) * ws), w - 1) })
     }
 
     /// Source index of every tap (`taps` per output), starting at offset + `first`, clamped so a

@@ -185,10 +185,13 @@ struct PlanBuilder {
             define(node, dst)
         case .interpolate, .pixelShuffle, .crop, .padding:
             try planHostOperation(node, outShape: outShape)
+        case .pixelShuffleAdd(let r, let skip):
+            try planPixelShuffleAdd(node, factor: r, skip: skip, outShape: outShape)
         }
     }
 
     private mutating func planConvolution(_ node: Node, _ conv: Convolution, outShape: [Int]) throws {
+        if conv.transposed, conv.groups == 1, try planDeconvolutionAsProducts(node, conv, outShape: outShape) { return }
         let src = try input(node, 0)
         guard conv.groups == 1 else { throw NeuralError.unsupportedParameter(layer: node.name, "grouped convolution") }
         let ic = src.shape[1]
@@ -236,6 +239,49 @@ struct PlanBuilder {
             try execute(e, [(.src, dst.memory), (.dst, dst.memory)], label: node.name + " activation")
         }
         define(node, dst)
+    }
+
+    /// A transposed convolution as a 1×1 convolution producing every weight·input product, then a
+    /// host scatter-add (see `DeconvolutionScatter`). oneDNN's own deconvolution runs several times
+    /// slower. Returns false, planning nothing, when oneDNN has no fast 1×1 kernel for the shape.
+    private mutating func planDeconvolutionAsProducts(_ node: Node, _ conv: Convolution, outShape: [Int]) throws -> Bool {
+        let src = try input(node, 0)
+        let (n, ic, h, w) = (src.shape[0], src.shape[1], src.shape[2], src.shape[3])
+        let (kh, kw) = conv.kernel
+        let scatter = DeconvolutionScatter(outChannels: conv.outChannels, kernel: conv.kernel, stride: conv.stride, dilation: conv.dilation,
+                                           padBegin: (conv.pad.top, conv.pad.left), bias: conv.bias, activation: conv.activation)
+        let productDims = [n, scatter.productChannels, h, w]
+        let productLayout = try TensorLayout.blocked16(productDims)
+        let weightsDims = [scatter.productChannels, ic, 1, 1]
+        let pointwise = ConvolutionGeometry(strides: [1, 1], dilations: [0, 0], padBegin: [0, 0], padEnd: [0, 0])
+        var chosen: Primitive?
+        for srcLayout in [src.layout, try TensorLayout.any(src.shape)] where chosen == nil {
+            chosen = try? engine.convolution(algorithm: .direct, src: srcLayout, weightsDims: weightsDims, hasBias: false,
+                                             dstDims: productDims, dst: productLayout, geometry: pointwise, postOps: [])
+        }
+        guard let primitive = chosen else { return false }
+        // Deconvolution weights are [o][ci][ky][kx]; product channel (o·kh + ky)·kw + kx reads them per ci.
+        var weights = [Float](repeating: 0, count: scatter.productChannels * ic)
+        for o in 0..<conv.outChannels {
+            for ci in 0..<ic {
+                for k in 0..<(kh * kw) { weights[((o * kh * kw) + k) * ic + ci] = conv.weights[(o * ic + ci) * kh * kw + k] }
+            }
+        }
+        let source = try reordered(src, to: primitive.srcLayout ?? src.layout, label: node.name)
+        let weightMemory = try constant(weights, dims: weightsDims, layout: primitive.weightsLayout ?? .plain(weightsDims))
+        let products = try place(shape: productDims, layout: productLayout)
+        temporaries.append(products.offset)
+        try execute(primitive, [(.src, source.memory), (.weights, weightMemory), (.dst, products.memory)], label: node.name + " products")
+        let dst = try place(shape: outShape, layout: .plain(outShape))
+        let (productsOffset, dstOffset, threads, engine) = (products.offset, dst.offset, threads, engine)
+        steps.append(PlanStep(label: node.name + " scatter") { base in
+            try engine.wait()
+            scatter.run(src: UnsafePointer((base + productsOffset).assumingMemoryBound(to: Float.self)), inShape: productDims,
+                        dst: (base + dstOffset).assumingMemoryBound(to: Float.self), outShape: outShape, threads: threads)
+        })
+        layers.append("\(node.name): deconvolution as 1×1 \(primitive.implementation) + scatter host")
+        define(node, dst)
+        return true
     }
 
     private mutating func planEltwise(_ node: Node, _ act: Activation) throws {
@@ -315,6 +361,25 @@ struct PlanBuilder {
             }
         })
         layers.append("\(node.name): \(operation.kindName) host")
+        define(node, dst)
+    }
+
+    private mutating func planPixelShuffleAdd(_ node: Node, factor r: Int, skip op: Interpolation, outShape: [Int]) throws {
+        var conv = try input(node, 0)
+        let blocked = try conv.layout == TensorLayout.blocked16(conv.shape)
+        if !blocked { conv = try reordered(conv, to: .plain(conv.shape), label: node.name) }
+        let skip = try input(node, 1)
+        let skipOffset = try plainOffset(of: skip, label: node.name + " skip")
+        let dst = try place(shape: outShape, layout: .plain(outShape))
+        let (convOffset, convShape, skipShape, dstOffset, threads, engine) = (conv.offset, conv.shape, skip.shape, dst.offset, threads, engine)
+        steps.append(PlanStep(label: node.name) { base in
+            try engine.wait()
+            HostKernels.pixelShuffleAdd(factor: r, skip: op, conv: UnsafePointer((base + convOffset).assumingMemoryBound(to: Float.self)),
+                                        convShape: convShape, convBlocked: blocked,
+                                        skip: UnsafePointer((base + skipOffset).assumingMemoryBound(to: Float.self)), skipShape: skipShape,
+                                        dst: (base + dstOffset).assumingMemoryBound(to: Float.self), threads: threads)
+        })
+        layers.append("\(node.name): pixel-shuffle-add host (\(blocked ? "blocked" : "plain") input)")
         define(node, dst)
     }
 

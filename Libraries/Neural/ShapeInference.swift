@@ -42,6 +42,12 @@ extension GraphOperation {
                 throw NeuralError.shapeMismatch("layer '\(layer)': \(coefficients.count) coefficients for \(inputs.count) inputs")
             }
             return first
+        case .pixelShuffleAdd(let r, let skip):
+            let shuffled = try GraphOperation.pixelShuffle(factor: r).outputShape(inputs: [first], layer: layer)
+            guard inputs.count == 2, try GraphOperation.interpolate(skip).outputShape(inputs: [inputs[1]], layer: layer) == shuffled else {
+                throw NeuralError.shapeMismatch("layer '\(layer)': the resized skip input \(inputs.dropFirst()) does not match \(shuffled)")
+            }
+            return shuffled
         case .interpolate(let i):
             let oh = i.outputSize.h > 0 ? i.outputSize.h : Int(Float(h) * i.scale.h)
             let ow = i.outputSize.w > 0 ? i.outputSize.w : Int(Float(w) * i.scale.w)

@@ -69,15 +69,16 @@ public struct ConvolutionGeometry: Sendable, Hashable {
 
 
 extension ComputeEngine {
-    /// A convolution or deconvolution whose source/weights/destination layouts are chosen by oneDNN
-    /// (pass `src` to force a source layout). Query the primitive's layouts to feed it.
+    /// A convolution or deconvolution whose weights layout is chosen by oneDNN, and the destination
+    /// layout too unless `dst` fixes it (pass an `any` layout as `src` to let it choose that as well).
+    /// Query the primitive's layouts to feed it.
     public func convolution(deconvolution: Bool = false, algorithm: ConvolutionAlgorithm, src: TensorLayout,
-                            weightsDims: [Int], hasBias: Bool, dstDims: [Int], geometry g: ConvolutionGeometry,
-                            postOps: [PostOp]) throws -> Primitive {
+                            weightsDims: [Int], hasBias: Bool, dstDims: [Int], dst: TensorLayout? = nil,
+                            geometry g: ConvolutionGeometry, postOps: [PostOp]) throws -> Primitive {
         var srcMd = src.raw
         var weiMd = try TensorLayout.any(weightsDims).raw
         var biaMd = try TensorLayout.plain([dstDims[1]]).raw
-        var dstMd = try TensorLayout.any(dstDims).raw
+        var dstMd = try (dst ?? TensorLayout.any(dstDims)).raw
         let strides = g.strides.map(Int64.init), dil = g.dilations.map(Int64.init)
         let pl = g.padBegin.map(Int64.init), pr = g.padEnd.map(Int64.init)
         let what = "\(deconvolution ? "deconvolution" : "convolution") \(algorithm) \(weightsDims) → \(dstDims) post-ops \(postOps)"

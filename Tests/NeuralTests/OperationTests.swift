@@ -29,13 +29,60 @@ final class OperationTests: XCTestCase {
 
     func testDeconvolutionsMatchScatterLoop() throws {
         var p = Pattern(seed: 2)
-        // waifu2x's 4×4 stride-2 pad-3 layer (rewritten as a sub-pixel convolution), and a 3×3 stride-2 one.
-        for (k, s, pad, oc) in [(4, 2, 3, 3), (3, 2, 1, 4), (2, 2, 0, 2)] {
+        // waifu2x's 4×4 stride-2 pad-3 layer, a 3×3 stride-2 one (36 products: a partial channel block),
+        // a non-overlapping 2×2 stride-2 one, and a stride-1 one.
+        for (k, s, pad, oc) in [(4, 2, 3, 3), (3, 2, 1, 4), (2, 2, 0, 2), (3, 1, 1, 5)] {
             let conv = Convolution(outChannels: oc, kernel: (k, k), stride: (s, s), pad: (pad, pad, pad, pad), transposed: true,
                                    weights: p.values(oc * 8 * k * k).map { $0 * 0.2 }, bias: p.values(oc), activation: .relu(slope: 0.1))
             let x = p.tensor([1, 8, 9, 11])
-            let diff = Reference.maxDifference(try run(singleOperationGraph(.convolution(conv)), x), Reference.deconvolution(x, conv))
+            let executor = try Executor(graph: singleOperationGraph(.convolution(conv)), threads: 2)
+            let diff = Reference.maxDifference(try executor.run(x), Reference.deconvolution(x, conv))
             XCTAssertLessThan(diff, 2e-4, "deconvolution k\(k) s\(s) p\(pad)")
+            XCTAssertTrue(try executor.layerImplementations(inputShape: x.shape).contains { $0.contains("scatter") },
+                          "deconvolutions run as 1×1 products plus a scatter, not oneDNN's slow deconvolution")
+        }
+    }
+
+    /// Real-ESRGAN's tail (conv → PixelShuffle, plus the nearest-enlarged input) runs as one fused
+    /// pass; checked with the convolution's output blocked (as oneDNN leaves it) and plain.
+    func testPixelShuffleAddFusionMatchesUnfusedLoops() throws {
+        var p = Pattern(seed: 7)
+        for (r, blockedSource) in [(4, true), (2, false)] {
+            let x = p.tensor([1, 3, 5, 7])
+            let conv = Convolution(outChannels: 3 * r * r, kernel: (3, 3), pad: (1, 1, 1, 1), weights: p.values(3 * r * r * 27).map { $0 * 0.2 },
+                                   bias: p.values(3 * r * r), activation: nil)
+            // The plain variant shuffles a clipped 3·r²-channel input (elementwise ops keep it plain) and enlarges its first three channels.
+            let source: GraphOperation = blockedSource ? .convolution(conv) : .activation(.clip(min: -0.5, max: 0.5))
+            let input = blockedSource ? x : p.tensor([1, 3 * r * r, 5, 7])
+            let skipSource = blockedSource ? 0 : 5
+            var values = ["in", "features", "shuffled", "skip", "out"]
+            var nodes = [Node(name: "source", operation: source, inputs: [0], outputs: [1]),
+                         Node(name: "shuffle", operation: .pixelShuffle(factor: r), inputs: [1], outputs: [2])]
+            if !blockedSource {
+                values.append("first3")
+                nodes.append(Node(name: "first3", operation: .crop(Crop(start: (0, 0, 0), end: (3, Int.max, Int.max))), inputs: [0], outputs: [5]))
+            }
+            nodes += [Node(name: "enlarge", operation: .interpolate(Interpolation(mode: .nearest, scale: (Float(r), Float(r)))),
+                           inputs: [skipSource], outputs: [3]),
+                      Node(name: "tail", operation: .binary(.add, scalar: nil), inputs: [3, 2], outputs: [4])]
+            let executor = try Executor(graph: Graph(name: "tail", valueNames: values, inputs: [0], outputs: [4], nodes: nodes), threads: 2)
+            let y = try executor.run(input)
+
+            let features: Tensor
+            if blockedSource { features = Reference.convolution(input, conv) } else {
+                features = Tensor(shape: input.shape, data: input.data.map { min(max($0, -0.5), 0.5) })
+            }
+            var expected = Tensor(zeros: [1, 3, 5 * r, 7 * r])
+            for q in 0..<3 {
+                for oy in 0..<(5 * r) {
+                    for ox in 0..<(7 * r) {
+                        expected[0, q, oy, ox] = features[0, q * r * r + (oy % r) * r + ox % r, oy / r, ox / r] + input[0, q, oy / r, ox / r]
+                    }
+                }
+            }
+            XCTAssertLessThan(Reference.maxDifference(y, expected), 2e-5, "r=\(r)")
+            let layers = try executor.layerImplementations(inputShape: input.shape)
+            XCTAssertTrue(layers.contains { $0.contains("pixel-shuffle-add host (\(blockedSource ? "blocked" : "plain")") }, "\(layers)")
         }
     }
 

@@ -101,7 +101,14 @@ struct BenchUpscale: ParsableCommand {
                 let steps = try executor.profile(input)
                 let total = steps.reduce(0) { $0 + $1.milliseconds }
                 print(String(format: "profile: %.1f ms in %d steps; slowest:", total, steps.count))
-                for s in steps.sorted(by: { $0.milliseconds > $1.milliseconds }).prefix(24) where !s.step.hasPrefix("Conv_") {
+                // Convolutions dominate and look alike: summarise them, then list the rest.
+                let convolutions = Set(try executor.layerImplementations(inputShape: shape)
+                    .filter { $0.contains(": convolution") }.map { String($0.prefix { $0 != ":" }) })
+                let convSteps = steps.filter { convolutions.contains($0.step) }
+                let convTotal = convSteps.reduce(0) { $0 + $1.milliseconds }
+                print(String(format: "  %8.2f ms  %d convolutions (%.1f ms each on average)", convTotal, convSteps.count,
+                             convTotal / Double(max(convSteps.count, 1))))
+                for s in steps.filter({ !convolutions.contains($0.step) }).sorted(by: { $0.milliseconds > $1.milliseconds }).prefix(12) {
                     print(String(format: "  %8.2f ms  %@", s.milliseconds, s.step))
                 }
             }
