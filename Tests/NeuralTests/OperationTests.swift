@@ -9,10 +9,10 @@ final class OperationTests: XCTestCase {
 
     func testConvolutionsMatchReferenceLoop() throws {
         var p = Pattern(seed: 1)
-        // Winograd-eligible (16→16, 3×3), a leaky-ReLU one that cannot fuse into Winograd, a small
+        // Winograd-eligible (32→32, 3×3), a leaky-ReLU one that cannot fuse into Winograd, a small
         // direct one with stride and uneven padding, and a dilated one.
         let cases: [(ic: Int, oc: Int, k: Int, stride: Int, dilation: Int, pad: (Int, Int, Int, Int), act: ActivationFunction?)] = [
-            (16, 16, 3, 1, 1, (1, 1, 1, 1), .relu(slope: 0)),
+            (32, 32, 3, 1, 1, (1, 1, 1, 1), .relu(slope: 0)),
             (32, 16, 3, 1, 1, (0, 0, 0, 0), .relu(slope: 0.1)),
             (3, 5, 3, 2, 1, (1, 0, 2, 1), nil),
             (4, 8, 3, 1, 2, (2, 2, 2, 2), .sigmoid),
@@ -165,14 +165,18 @@ final class OperationTests: XCTestCase {
 
     func testPlansAreCachedPerShapeAndThreadCountDoesNotChangeResults() throws {
         var p = Pattern(seed: 6)
-        let conv = Convolution(outChannels: 16, kernel: (3, 3), pad: (1, 1, 1, 1), weights: p.values(16 * 16 * 9), bias: nil, activation: nil)
+        let conv = Convolution(outChannels: 32, kernel: (3, 3), pad: (1, 1, 1, 1), weights: p.values(32 * 32 * 9), bias: nil, activation: nil)
         let graph = singleOperationGraph(.convolution(conv))
         let e1 = try Executor(graph: graph, threads: 1), e2 = try Executor(graph: graph, threads: 2)
-        for shape in [[1, 16, 10, 12], [1, 16, 20, 9], [1, 16, 10, 12]] {
+        for shape in [[1, 32, 10, 12], [1, 32, 20, 9], [1, 32, 10, 12]] {
             let x = p.tensor(shape)
             XCTAssertLessThan(Reference.maxDifference(try e1.run(x), try e2.run(x)), 1e-5)
         }
-        XCTAssertTrue(try e1.layerImplementations(inputShape: [1, 16, 10, 12]).contains { $0.contains("wino") },
-                      "3×3 16→16 layers should use Winograd")
+        XCTAssertTrue(try e1.layerImplementations(inputShape: [1, 32, 10, 12]).contains { $0.contains("wino") },
+                      "3×3 32→32 layers should use Winograd")
+        let narrow = Convolution(outChannels: 32, kernel: (3, 3), pad: (1, 1, 1, 1), weights: p.values(32 * 16 * 9), bias: nil, activation: nil)
+        XCTAssertFalse(try Executor(graph: singleOperationGraph(.convolution(narrow)), threads: 1)
+            .layerImplementations(inputShape: [1, 16, 10, 12]).contains { $0.contains("wino") },
+                       "16-channel inputs run faster as direct convolutions")
     }
 }
