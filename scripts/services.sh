@@ -19,6 +19,8 @@ rabbit_env() {
   export RABBITMQ_PID_FILE="$RUN_DIR/rabbit.pid" RABBITMQ_ENABLED_PLUGINS_FILE="$RUN_DIR/enabled_plugins"
   export RABBITMQ_CONFIG_FILE="$RUN_DIR/rabbitmq" RABBITMQ_ADVANCED_CONFIG_FILE="$RUN_DIR/advanced.config"
   export RABBITMQ_CONF_ENV_FILE="$RUN_DIR/rabbitmq-env.conf"
+  # Erlang writes crash dumps to its working directory (the repository) unless told otherwise.
+  export ERL_CRASH_DUMP="$RUN_DIR/erl_crash.dump"
 }
 
 start() {
