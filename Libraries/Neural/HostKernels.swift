@@ -92,14 +92,21 @@ enum HostKernels {
         }
     }
 
+    /// Source position of every output index as ncnn computes it (half-pixel centres unless
+    /// `alignCorners`): the integer tap `sx` and the fraction `fx` past it.
+    static func sourcePositions(_ w: Int, _ outw: Int, _ alignCorners: Bool) -> [(sx: Int, fx: Float)] {
+        let scale = alignCorners && outw > 1 ? Double(w - 1) / Double(outw - 1) : Double(w) / Double(outw)
+        return (0..<outw).map { dx in
+            let fx = alignCorners ? Float(Double(dx) * scale) : Float((Double(dx) + 0.5) * scale - 0.5)
+            let sx = Int(fx.rounded(.down))
+            return (sx, fx - Float(sx))
+        }
+    }
+
     /// ncnn's half-pixel linear taps, clamped at the borders.
     static func linearCoefficients(_ w: Int, _ outw: Int, _ alignCorners: Bool) -> ([Int], [Float]) {
         var xofs = [Int](repeating: 0, count: outw), alpha = [Float](repeating: 0, count: outw * 2)
-        let scale = alignCorners && outw > 1 ? Double(w - 1) / Double(outw - 1) : Double(w) / Double(outw)
-        for dx in 0..<outw {
-            var fx = alignCorners ? Float(Double(dx) * scale) : Float((Double(dx) + 0.5) * scale - 0.5)
-            var sx = Int(fx.rounded(.down))
-            fx -= Float(sx)
+        for (dx, var (sx, fx)) in sourcePositions(w, outw, alignCorners).enumerated() {
             if sx < 0 { sx = 0; fx = 0 }
             if sx >= w - 1 { sx = max(w - 2, 0); fx = w > 1 ? 1 : 0 }
             xofs[dx] = sx
@@ -113,11 +120,8 @@ enum HostKernels {
     /// image are merged into the nearest inside tap, so the four taps (sx−1 … sx+2) stay in [0, w).
     static func cubicCoefficients(_ w: Int, _ outw: Int, _ alignCorners: Bool) -> ([Int], [Float]) {
         var xofs = [Int](repeating: 0, count: outw), alpha = [Float](repeating: 0, count: outw * 4)
-        let scale = alignCorners && outw > 1 ? Double(w - 1) / Double(outw - 1) : Double(w) / Double(outw)
-        for dx in 0..<outw {
-            var fx = alignCorners ? Float(Double(dx) * scale) : Float((Double(dx) + 0.5) * scale - 0.5)
-            var sx = Int(fx.rounded(.down))
-            fx -= Float(sx)
+        for (dx, (position, fx)) in sourcePositions(w, outw, alignCorners).enumerated() {
+            var sx = position
             var a = cubicWeights(fx)
             if sx <= -1 {
                 sx = 1

@@ -1,13 +1,13 @@
 /// out[q][y·r+i][x·r+j] = conv[q·r²+i·r+j][y][x] + skip[q][rows[y·r+i]][columns[x·r+j]]: the fused
 /// tail of `ShuffleAddFusion`. `conv` is read either plain NCHW or in oneDNN's nChw16c blocks, so the
-/// convolution's output needs no reorder; `skip` and `dst` are plain.
+/// convolution's output needs no reorder; `skip` and `dst` are plain. `rows`/`columns` are the skip's
+/// nearest-neighbour source indices (`nearestIndices`), computed once per plan.
 extension HostKernels {
-    static func pixelShuffleAdd(factor r: Int, skip op: Interpolation, conv: UnsafePointer<Float>, convShape: [Int], convBlocked: Bool,
-                                skip: UnsafePointer<Float>, skipShape: [Int], dst: UnsafeMutablePointer<Float>, threads: Int) {
+    static func pixelShuffleAdd(factor r: Int, conv: UnsafePointer<Float>, convShape: [Int], convBlocked: Bool, skip: UnsafePointer<Float>,
+                                skipShape: [Int], rows: [Int], columns: [Int], dst: UnsafeMutablePointer<Float>, threads: Int) {
         let (n, c, h, w) = (convShape[0], convShape[1], convShape[2], convShape[3])
         let (oc, oh, ow) = (c / (r * r), h * r, w * r)
         let (sh, sw) = (skipShape[2], skipShape[3])
-        let (rows, columns) = nearestIndices(op, inShape: skipShape, outShape: [n, oc, oh, ow])
         // Channel k at (y, x): plain k·h·w + y·w + x; blocked ((k/16)·h + y)·w·16 + x·16 + k%16.
         let batchStride = convBlocked ? (c + 15) / 16 * 16 * h * w : c * h * w
         let pixelStride = convBlocked ? 16 : 1

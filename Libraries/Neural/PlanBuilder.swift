@@ -373,13 +373,14 @@ struct PlanBuilder {
         let skip = try input(node, 1)
         let skipOffset = try plainOffset(of: skip, label: node.name + " skip")
         let dst = try place(shape: outShape, layout: .plain(outShape))
+        let (rows, columns) = HostKernels.nearestIndices(op, inShape: skip.shape, outShape: outShape)
         let (convOffset, convShape, skipShape, dstOffset, threads, engine) = (conv.offset, conv.shape, skip.shape, dst.offset, threads, engine)
         steps.append(PlanStep(label: node.name) { base in
             try engine.wait()
-            HostKernels.pixelShuffleAdd(factor: r, skip: op, conv: UnsafePointer((base + convOffset).assumingMemoryBound(to: Float.self)),
+            HostKernels.pixelShuffleAdd(factor: r, conv: UnsafePointer((base + convOffset).assumingMemoryBound(to: Float.self)),
                                         convShape: convShape, convBlocked: blocked,
                                         skip: UnsafePointer((base + skipOffset).assumingMemoryBound(to: Float.self)), skipShape: skipShape,
-                                        dst: (base + dstOffset).assumingMemoryBound(to: Float.self), threads: threads)
+                                        rows: rows, columns: columns, dst: (base + dstOffset).assumingMemoryBound(to: Float.self), threads: threads)
         })
         layers.append("\(node.name): pixel-shuffle-add host (\(blocked ? "blocked" : "plain") input)")
         define(node, dst)
