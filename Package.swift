@@ -36,7 +36,13 @@ let package = Package(
         .target(name: "OneDNN", dependencies: ["CDNNL"], path: "Libraries/OneDNN"),
 
         // Neural runtime: model importers → graph IR → executor (oneDNN backend today).
-        .target(name: "Neural", dependencies: ["OneDNN"], path: "Libraries/Neural"),
+        .target(name: "Neural", dependencies: ["OneDNN", "NeuralKernels"], path: "Libraries/Neural"),
+        // Hand-written SIMD kernels, compiled for AVX-512 even in debug builds (unoptimised SIMD
+        // code runs hundreds of times slower). Swift has no per-function target attribute, so the
+        // whole module is built for the ISA and Neural calls it only after a runtime CPU check.
+        .target(name: "CStreamingStore", path: "Libraries/CStreamingStore"),
+        .target(name: "NeuralKernels", dependencies: ["CStreamingStore"], path: "Libraries/NeuralKernels",
+                swiftSettings: [.unsafeFlags(["-target-cpu", "skylake-avx512", "-O"])]),
 
         .target(name: "Core", path: "Libraries/Core"),
         .target(

@@ -1,3 +1,4 @@
+import NeuralKernels
 import OneDNN
 
 /// Compiles a graph for one input shape. Tensors stay in whatever layout the producing primitive
@@ -25,6 +26,10 @@ struct PlanBuilder {
     /// Scratchpad memories share one region placed after everything else (steps run one at a time).
     private var scratchpads: [Memory] = []
     private var scratchpadBytes = 0
+    /// Scratch for host kernels, grown while planning; steps read it when they run.
+    private let hostScratch = HostScratch()
+    /// Nodes whose work an earlier node absorbed (a PReLU fused into its convolution).
+    private var fusedAway = Set<Int>()
 
     init(graph: Graph, engine: ComputeEngine, threads: Int) {
         self.graph = graph
@@ -43,8 +48,8 @@ struct PlanBuilder {
         uses[graph.outputs[0], default: 0] += 1  // the output stays alive to the end
         let input = try place(shape: inputShape, layout: .plain(inputShape))
         placed[graph.inputs[0]] = input
-        for node in graph.nodes {
-            try plan(node)
+        for (index, node) in graph.nodes.enumerated() {
+            if !fusedAway.contains(index) { try plan(node) }
             for t in temporaries { allocator.release(t) }
             temporaries.removeAll()
             for v in Set(node.inputs) {
@@ -192,6 +197,7 @@ struct PlanBuilder {
 
     private mutating func planConvolution(_ node: Node, _ conv: Convolution, outShape: [Int]) throws {
         if conv.transposed, conv.groups == 1, try planDeconvolutionAsProducts(node, conv, outShape: outShape) { return }
+        if try planWinogradF63(node, conv, outShape: outShape) { return }
         let src = try input(node, 0)
         guard conv.groups == 1 else { throw NeuralError.unsupportedParameter(layer: node.name, "grouped convolution") }
         let ic = src.shape[1]
@@ -284,6 +290,54 @@ struct PlanBuilder {
         layers.append("\(node.name): deconvolution as 1×1 \(primitive.implementation) + scatter host")
         define(node, dst)
         return true
+    }
+
+    /// 3×3 stride-1 convolutions with ≥ 32 input channels and whole groups of 64 output channels
+    /// run on the host F(6,3) kernel (see `WinogradConvolution`), with a following PReLU folded in
+    /// when the convolution's output feeds nothing else. Returns false, planning nothing, otherwise.
+    private mutating func planWinogradF63(_ node: Node, _ conv: Convolution, outShape: [Int]) throws -> Bool {
+        let src = try input(node, 0)
+        let ic = src.shape[1]
+        guard ComputeEngine.hasAVX512, !conv.transposed, conv.groups == 1, conv.kernel == (3, 3), conv.stride == (1, 1),
+              conv.dilation == (1, 1), ic >= 32, WinogradConvolution.supports(inChannels: ic, outChannels: conv.outChannels)
+        else { return false }
+        var activation = WinogradConvolution.Activation.none
+        var output = node
+        switch conv.activation {
+        case .relu(let slope)?: activation = .leakyReLU(slope: slope)
+        case nil:
+            if let (index, prelu, slopes) = soleConsumingPReLU(of: node.outputs[0]), slopes.count == 1 || slopes.count == conv.outChannels {
+                activation = .prelu(slopes: slopes)
+                output = prelu
+                fusedAway.insert(index)
+            }
+        default: return false
+        }
+        let kernel = WinogradConvolution(weights: conv.weights, bias: conv.bias, inChannels: ic, outChannels: conv.outChannels,
+                                         activation: activation)
+        let source = try reordered(src, to: try .blocked16(src.shape), label: node.name)
+        let dst = try place(shape: outShape, layout: try .blocked16(outShape))
+        hostScratch.reserve(kernel.scratchBytes(threads: threads))
+        let (srcOffset, dstOffset, threads, engine, scratch) = (source.offset, dst.offset, threads, engine, hostScratch)
+        let (n, h, w) = (src.shape[0], src.shape[2], src.shape[3])
+        steps.append(PlanStep(label: node.name) { base in
+            try engine.wait()
+            kernel.run(src: base + srcOffset, batch: n, height: h, width: w, padTop: conv.pad.top, padLeft: conv.pad.left,
+                       dst: base + dstOffset, outHeight: outShape[2], outWidth: outShape[3], scratch: scratch.pointer, threads: threads)
+        })
+        layers.append("\(node.name): convolution winograd_f63 host" + (output.name == node.name ? "" : " + \(output.name)"))
+        define(output, dst)
+        return true
+    }
+
+    /// The PReLU node reading `value`, when it is the value's only reader and the value is not a graph output.
+    private func soleConsumingPReLU(of value: Int) -> (index: Int, node: Node, slopes: [Float])? {
+        guard uses[value] == 1, !graph.outputs.contains(value) else { return nil }
+        for (index, node) in graph.nodes.enumerated() where node.inputs.contains(value) {
+            guard case .prelu(let slopes) = node.operation, node.inputs == [value] else { return nil }
+            return (index, node, slopes)
+        }
+        return nil
     }
 
     private mutating func planEltwise(_ node: Node, _ act: Activation) throws {

@@ -35,3 +35,12 @@ public final class ComputeEngine: @unchecked Sendable {
 
     public func wait() throws { try check(dnnl_stream_wait(stream), "stream_wait") }
 }
+
+extension ComputeEngine {
+    /// Whether this CPU runs AVX-512 (F, CD, BW, DQ, VL) code: oneDNN's own dispatch decision,
+    /// which also honours `ONEDNN_MAX_CPU_ISA`.
+    public static var hasAVX512: Bool {
+        let core = dnnl_cpu_isa_avx512_core.rawValue
+        return dnnl_get_effective_cpu_isa().rawValue & core == core
+    }
+}
