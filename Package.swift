@@ -40,8 +40,8 @@ let package = Package(
         // Hand-written SIMD kernels, compiled for AVX-512 even in debug builds (unoptimised SIMD
         // code runs hundreds of times slower). Swift has no per-function target attribute, so the
         // whole module is built for the ISA and Neural calls it only after a runtime CPU check.
-        .target(name: "CStreamingStore", path: "Libraries/CStreamingStore"),
-        .target(name: "NeuralKernels", dependencies: ["CStreamingStore"], path: "Libraries/NeuralKernels",
+        .target(name: "CMemoryHints", path: "Libraries/CMemoryHints"),
+        .target(name: "NeuralKernels", dependencies: ["CMemoryHints"], path: "Libraries/NeuralKernels",
                 swiftSettings: [.unsafeFlags(["-target-cpu", "skylake-avx512", "-O"])]),
 
         .target(name: "Core", path: "Libraries/Core"),

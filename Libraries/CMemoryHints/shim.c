@@ -1,2 +1,2 @@
 // Header-only: SwiftPM needs one source file per C target.
-#include "CStreamingStore.h"
+#include "CMemoryHints.h"
