@@ -15,6 +15,8 @@ final class ExecutionPlan {
     let outputOffset: Int
     let arenaBytes: Int
     let constantBytes: Int
+    /// Working memory of host kernels (F(6,3) tile blocks), allocated on the first run.
+    let hostScratchBytes: Int
     /// "layer: implementation" lines, for benchmarks and debugging.
     let layers: [String]
     let steps: [PlanStep]
@@ -22,13 +24,14 @@ final class ExecutionPlan {
     private let constants: [AlignedBuffer]
     private var boundBase: UnsafeMutableRawPointer?
 
-    init(inputShape: [Int], outputShape: [Int], inputOffset: Int, outputOffset: Int, arenaBytes: Int,
+    init(inputShape: [Int], outputShape: [Int], inputOffset: Int, outputOffset: Int, arenaBytes: Int, hostScratchBytes: Int,
          layers: [String], steps: [PlanStep], bindings: [(Memory, Int)], constants: [AlignedBuffer]) {
         self.inputShape = inputShape
         self.outputShape = outputShape
         self.inputOffset = inputOffset
         self.outputOffset = outputOffset
         self.arenaBytes = arenaBytes
+        self.hostScratchBytes = hostScratchBytes
         self.layers = layers
         self.steps = steps
         self.bindings = bindings

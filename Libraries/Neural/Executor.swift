@@ -22,7 +22,7 @@ public final class Executor: @unchecked Sendable {
 
     /// Runs on a tensor and returns the (single) output.
     public func run(_ input: Tensor) throws -> Tensor {
-        try run(inputShape: input.shape, fill: { $0.update(fromContentsOf: input.data) },
+        try run(inputShape: input.shape, fill: { _ = $0.update(fromContentsOf: input.data) },
                 read: { Tensor(shape: $1, data: Array($0)) })
     }
 
@@ -36,7 +36,7 @@ public final class Executor: @unchecked Sendable {
     public func profile(_ input: Tensor) throws -> [(step: String, milliseconds: Double)] {
         _ = try run(input)  // compile and warm up first
         var timings: [(step: String, milliseconds: Double)] = []
-        try execute(inputShape: input.shape, fill: { $0.update(fromContentsOf: input.data) }, read: { _, _ in },
+        try execute(inputShape: input.shape, fill: { _ = $0.update(fromContentsOf: input.data) }, read: { _, _ in },
                     observe: { timings.append(($0, $1)) })
         return timings
     }
@@ -70,7 +70,7 @@ public final class Executor: @unchecked Sendable {
     public func memoryFootprint(inputShape: [Int]) throws -> Int {
         try lock.withLock {
             let plan = try plan(for: inputShape)
-            return plan.arenaBytes + plan.constantBytes
+            return plan.arenaBytes + plan.constantBytes + plan.hostScratchBytes
         }
     }
 

@@ -1,7 +1,7 @@
 /// Working memory shared by a plan's host kernels: they run one at a time, so one buffer sized for
 /// the largest serves all. Planning only records the need; the buffer is made on first use.
 final class HostScratch: @unchecked Sendable {
-    private var bytes = 0
+    private(set) var bytes = 0
     private var buffer: AlignedBuffer?
 
     func reserve(_ byteCount: Int) { bytes = max(bytes, byteCount) }

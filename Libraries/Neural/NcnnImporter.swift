@@ -32,7 +32,6 @@ public enum NcnnImporter {
         }
 
         for layer in layers {
-            let p = layer.parameters
             func expectCounts(_ bottoms: ClosedRange<Int>, _ tops: Int) throws {
                 guard bottoms.contains(layer.bottoms.count), layer.tops.count == tops else {
                     throw NeuralError.malformedModel("layer '\(layer.name)' (\(layer.type)) has \(layer.bottoms.count) inputs and \(layer.tops.count) outputs")

@@ -63,7 +63,7 @@ struct PlanBuilder {
         let region = allocator.highWater
         for m in scratchpads { bindings.append((m, region)) }
         return ExecutionPlan(inputShape: inputShape, outputShape: out.shape, inputOffset: input.offset, outputOffset: outOffset,
-                             arenaBytes: region + scratchpadBytes, layers: layers, steps: steps, bindings: bindings, constants: constants)
+                             arenaBytes: region + scratchpadBytes, hostScratchBytes: hostScratch.bytes, layers: layers, steps: steps, bindings: bindings, constants: constants)
     }
 
     // MARK: helpers
@@ -319,10 +319,10 @@ struct PlanBuilder {
         let dst = try place(shape: outShape, layout: try .blocked16(outShape))
         hostScratch.reserve(kernel.scratchBytes(threads: threads))
         let (srcOffset, dstOffset, threads, engine, scratch) = (source.offset, dst.offset, threads, engine, hostScratch)
-        let (n, h, w) = (src.shape[0], src.shape[2], src.shape[3])
+        let (n, h, w, padTop, padLeft) = (src.shape[0], src.shape[2], src.shape[3], conv.pad.top, conv.pad.left)
         steps.append(PlanStep(label: node.name) { base in
             try engine.wait()
-            kernel.run(src: base + srcOffset, batch: n, height: h, width: w, padTop: conv.pad.top, padLeft: conv.pad.left,
+            kernel.run(src: base + srcOffset, batch: n, height: h, width: w, padTop: padTop, padLeft: padLeft,
                        dst: base + dstOffset, outHeight: outShape[2], outWidth: outShape[3], scratch: scratch.pointer, threads: threads)
         })
         layers.append("\(node.name): convolution winograd_f63 host" + (output.name == node.name ? "" : " + \(output.name)"))

@@ -79,7 +79,7 @@ struct BenchUpscale: ParsableCommand {
             for _ in 0..<runs {
                 let start = DispatchTime.now().uptimeNanoseconds
                 try sink.withUnsafeMutableBufferPointer { out in
-                    try executor.run(inputShape: shape, fill: { $0.update(fromContentsOf: input.data) },
+                    try executor.run(inputShape: shape, fill: { _ = $0.update(fromContentsOf: input.data) },
                                      read: { result, _ in out.baseAddress!.update(from: result.baseAddress!, count: result.count) })
                 }
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
@@ -108,7 +108,7 @@ struct BenchUpscale: ParsableCommand {
                 let convTotal = convSteps.reduce(0) { $0 + $1.milliseconds }
                 print(String(format: "  %8.2f ms  %d convolutions (%.1f ms each on average)", convTotal, convSteps.count,
                              convTotal / Double(max(convSteps.count, 1))))
-                for s in steps where convolutions.contains(s.step) { print(String(format: "    conv %8.2f ms  %@", s.milliseconds, s.step)) }
+                for s in steps where convolutions.contains(s.step) { print(String(format: "      %8.2f ms    %@", s.milliseconds, s.step)) }
                 for s in steps.filter({ !convolutions.contains($0.step) }).sorted(by: { $0.milliseconds > $1.milliseconds }).prefix(12) {
                     print(String(format: "  %8.2f ms  %@", s.milliseconds, s.step))
                 }
