@@ -37,10 +37,11 @@ let package = Package(
 
         // Neural runtime: model importers → graph IR → executor (oneDNN backend today).
         .target(name: "Neural", dependencies: ["OneDNN", "NeuralKernels"], path: "Libraries/Neural"),
+        // Cache hints (non-temporal stores, prefetch) that Swift cannot express; header-only.
+        .target(name: "CMemoryHints", path: "Libraries/CMemoryHints"),
         // Hand-written SIMD kernels, compiled for AVX-512 even in debug builds (unoptimised SIMD
         // code runs hundreds of times slower). Swift has no per-function target attribute, so the
         // whole module is built for the ISA and Neural calls it only after a runtime CPU check.
-        .target(name: "CMemoryHints", path: "Libraries/CMemoryHints"),
         .target(name: "NeuralKernels", dependencies: ["CMemoryHints"], path: "Libraries/NeuralKernels",
                 swiftSettings: [.unsafeFlags(["-target-cpu", "skylake-avx512", "-O"])]),
 
