@@ -9,7 +9,8 @@ import Dispatch
 /// blocks sized so that a block's transformed input and products stay in L2: input transform →
 /// 64 small GEMMs (`multiply6x64`) → output transform, per block, per thread.
 ///
-/// This module is compiled for AVX-512 (see Package.swift); callers must check `isSupported`.
+/// This module is compiled for AVX-512 (see Package.swift): callers must first check that the CPU
+/// has it (Neural asks oneDNN, `ComputeEngine.hasAVX512`).
 public final class WinogradConvolution: @unchecked Sendable {
     public enum Activation: Sendable, Equatable {
         case none
@@ -37,6 +38,7 @@ public final class WinogradConvolution: @unchecked Sendable {
     public init(weights: [Float], bias: [Float]?, inChannels: Int, outChannels: Int, activation: Activation) {
         precondition(Self.supports(inChannels: inChannels, outChannels: outChannels), "unsupported channel counts")
         precondition(weights.count == outChannels * inChannels * 9, "weights do not match \(outChannels)×\(inChannels)×3×3")
+        precondition(bias.map { $0.count == outChannels } ?? true, "bias does not match \(outChannels) channels")
         self.inChannels = inChannels
         self.outChannels = outChannels
         // Transformed input plus one group's products fill most of a 1 MiB L2.
