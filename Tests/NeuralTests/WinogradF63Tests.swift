@@ -5,11 +5,8 @@ import XCTest
 
 /// The host F(6,3) Winograd convolution against the plain loop, through the executor (padding,
 /// fused activations and PReLU, thread counts) and directly (blocks, batches, streaming stores).
+/// Executor tests run on every CPU and check that F(6,3) is chosen exactly where AVX-512 exists.
 final class WinogradF63Tests: XCTestCase {
-    override func setUpWithError() throws {
-        try XCTSkipUnless(ComputeEngine.hasAVX512, "the F(6,3) kernel is built for AVX-512 and never chosen without it")
-    }
-
     private func implementations(_ executor: Executor, _ shape: [Int]) throws -> [String] {
         try executor.layerImplementations(inputShape: shape)
     }
@@ -29,7 +26,9 @@ final class WinogradF63Tests: XCTestCase {
                                    bias: p.values(c.oc), activation: c.act)
             let x = p.tensor([1, c.ic, c.h, c.w])
             let executor = try Executor(graph: singleOperationGraph(.convolution(conv)), threads: 2)
-            XCTAssertTrue(try implementations(executor, x.shape).contains { $0.contains("winograd_f63") }, "\(c.ic)→\(c.oc) should use F(6,3)")
+            // The kernel is built for AVX-512: chosen exactly where the CPU has it, and the numbers agree either way.
+            XCTAssertEqual(try implementations(executor, x.shape).contains { $0.contains("winograd_f63") }, ComputeEngine.hasAVX512,
+                           "\(c.ic)→\(c.oc) uses F(6,3) exactly when AVX-512 is available")
             let diff = Reference.maxDifference(try executor.run(x), Reference.convolution(x, conv))
             XCTAssertLessThan(diff, 2e-4, "F(6,3) \(c.ic)→\(c.oc) \(c.h)×\(c.w) pad \(c.pad)")
         }
@@ -53,8 +52,11 @@ final class WinogradF63Tests: XCTestCase {
         ])
         let fused = try Executor(graph: chain, threads: 2)
         XCTAssertLessThan(Reference.maxDifference(try fused.run(x), expected), 2e-4)
-        let fusedLayers = try implementations(fused, x.shape)
-        XCTAssertEqual(fusedLayers, ["c: convolution winograd_f63 host + p"])
+        if ComputeEngine.hasAVX512 {
+            XCTAssertEqual(try implementations(fused, x.shape), ["c: convolution winograd_f63 host + p"])
+        } else {
+            XCTAssertTrue(try implementations(fused, x.shape).contains { $0.hasPrefix("p: prelu") }, "without F(6,3) the PReLU runs on oneDNN")
+        }
 
         // out = conv + prelu(conv): the convolution's output has two readers.
         let branch = Graph(name: "branch", valueNames: ["in", "conv", "act", "out"], inputs: [0], outputs: [3], nodes: [
@@ -71,6 +73,9 @@ final class WinogradF63Tests: XCTestCase {
     /// Directly on nChw16c buffers: one and two threads, two images, and streaming stores all give
     /// the same result as the executor's single-image run.
     func testKernelIsIndependentOfThreadsBatchAndStoreKind() throws {
+        // Calling the AVX-512 module directly on another CPU would fault; the executor tests above
+        // cover that case by asserting the kernel is not chosen.
+        try XCTSkipUnless(ComputeEngine.hasAVX512, "this CPU has no AVX-512")
         var p = Pattern(seed: 13)
         let (ic, oc, h, w) = (32, 128, 17, 23)
         let conv = WinogradConvolution(weights: p.values(oc * ic * 9).map { $0 * 0.1 }, bias: p.values(oc), inChannels: ic,
