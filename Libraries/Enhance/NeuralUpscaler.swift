@@ -28,7 +28,7 @@ public final class NeuralUpscaler: Upscaler, @unchecked Sendable {
         self.factor = factor
         self.width = width
         self.height = height
-        inference = try NeuralSessions.shared.inference(for: variant, store: store, options: runtime)
+        inference = try NeuralSessions.inference(for: variant, store: store, options: runtime)
         let s = variant.networkScale
         toRGB = pixelFormat == "rgb24" ? nil : try FrameScaler(from: (width, height, pixelFormat), to: (width, height, "rgb24"), filter: .point)
         let needsResize = s != factor || pixelFormat != "rgb24"
@@ -77,7 +77,7 @@ public final class NeuralUpscaler: Upscaler, @unchecked Sendable {
     }
 
     @inline(__always)
-    static func toByte(_ v: Float) -> UInt8 {
+    public static func toByte(_ v: Float) -> UInt8 {
         let x = v * 255 + 0.5
         return x <= 0 ? 0 : (x >= 255 ? 255 : UInt8(x))
     }
@@ -102,25 +102,18 @@ public struct NeuralRuntimeOptions: Sendable, Hashable {
     }
 }
 
-/// Loaded networks shared by every upscaler in the process: a chunk of frames should not
-/// re-read weights or recompile primitives.
-final class NeuralSessions: @unchecked Sendable {
-    static let shared = NeuralSessions()
-    private let lock = NSLock()
-    private var sessions: [String: TiledInference] = [:]
+/// Loaded upscaling networks shared by every upscaler in the process.
+enum NeuralSessions {
+    private static let cache = SessionCache<TiledInference>()
 
-    func inference(for variant: NeuralModelVariant, store: ModelStore, options: NeuralRuntimeOptions) throws -> TiledInference {
+    static func inference(for variant: NeuralModelVariant, store: ModelStore, options: NeuralRuntimeOptions) throws -> TiledInference {
         let files = try store.files(for: variant)
-        let key = "\(files.param.path)|\(options.threads)|\(options.memoryBudget)"
-        return try lock.withLock {
-            if let s = sessions[key] { return s }
+        return try cache.value(for: "\(files.param.path)|\(options.threads)|\(options.memoryBudget)") {
             let graph = try NcnnImporter.load(param: files.param, weights: files.weights)
             let executor = try Executor(graph: graph, threads: options.threads)
             let geometry = TilingGeometry(scale: variant.networkScale, prepadding: variant.prepadding, valid: variant.valid,
                                           context: variant.valid ? 0 : 16)
-            let s = TiledInference(executor: executor, geometry: geometry, memoryBudget: options.memoryBudget)
-            sessions[key] = s
-            return s
+            return TiledInference(executor: executor, geometry: geometry, memoryBudget: options.memoryBudget)
         }
     }
 }

@@ -6,13 +6,14 @@ struct PlanStep {
     let run: (UnsafeMutableRawPointer) throws -> Void
 }
 
-/// A graph compiled for one input shape: primitives created, weights reordered into the layouts
-/// the primitives chose, every intermediate tensor given an offset in a shared arena.
+/// A graph compiled for one set of input shapes: primitives created, weights reordered into the
+/// layouts the primitives chose, every intermediate tensor given an offset in a shared arena.
+/// Inputs and outputs are plain NCHW at fixed offsets, in the graph's order.
 final class ExecutionPlan {
-    let inputShape: [Int]
-    let outputShape: [Int]
-    let inputOffset: Int
-    let outputOffset: Int
+    let inputShapes: [[Int]]
+    let outputShapes: [[Int]]
+    let inputOffsets: [Int]
+    let outputOffsets: [Int]
     let arenaBytes: Int
     let constantBytes: Int
     /// Working memory of host kernels (F(6,3) tile blocks), allocated on the first run.
@@ -24,12 +25,12 @@ final class ExecutionPlan {
     private let constants: [AlignedBuffer]
     private var boundBase: UnsafeMutableRawPointer?
 
-    init(inputShape: [Int], outputShape: [Int], inputOffset: Int, outputOffset: Int, arenaBytes: Int, hostScratchBytes: Int,
+    init(inputShapes: [[Int]], outputShapes: [[Int]], inputOffsets: [Int], outputOffsets: [Int], arenaBytes: Int, hostScratchBytes: Int,
          layers: [String], steps: [PlanStep], bindings: [(Memory, Int)], constants: [AlignedBuffer]) {
-        self.inputShape = inputShape
-        self.outputShape = outputShape
-        self.inputOffset = inputOffset
-        self.outputOffset = outputOffset
+        self.inputShapes = inputShapes
+        self.outputShapes = outputShapes
+        self.inputOffsets = inputOffsets
+        self.outputOffsets = outputOffsets
         self.arenaBytes = arenaBytes
         self.hostScratchBytes = hostScratchBytes
         self.layers = layers

@@ -1,7 +1,7 @@
 import Foundation
 import OneDNN
 
-/// Runs a graph on the CPU through oneDNN. Plans are compiled per input shape and cached (a
+/// Runs a graph on the CPU through oneDNN. Plans are compiled per set of input shapes and cached (a
 /// tiled frame needs only a few shapes); all plans share one arena, so memory stays at the
 /// largest plan's need. Calls are serialised: one executor runs one inference at a time.
 public final class Executor: @unchecked Sendable {
@@ -9,8 +9,8 @@ public final class Executor: @unchecked Sendable {
     public let threads: Int
     private let engine: ComputeEngine
     private let lock = NSLock()
-    private var plans: [[Int]: ExecutionPlan] = [:]
-    private var recent: [[Int]] = []
+    private var plans: [[[Int]]: ExecutionPlan] = [:]
+    private var recent: [[[Int]]] = []
     private var arena: AlignedBuffer?
     private let maxCachedPlans = 6
 
@@ -20,39 +20,55 @@ public final class Executor: @unchecked Sendable {
         engine = try ComputeEngine()
     }
 
-    /// Runs on a tensor and returns the (single) output.
+    /// Runs on a tensor and returns the first output (single-input, single-output graphs).
     public func run(_ input: Tensor) throws -> Tensor {
-        try run(inputShape: input.shape, fill: { _ = $0.update(fromContentsOf: input.data) },
-                read: { Tensor(shape: $1, data: Array($0)) })
+        try run([input])[0]
     }
 
-    /// Runs without intermediate copies: `fill` writes the plain NCHW input in place, `read` sees the output.
+    /// Runs on one tensor per graph input and returns every graph output, in the graph's order.
+    public func run(_ inputs: [Tensor]) throws -> [Tensor] {
+        try run(inputShapes: inputs.map(\.shape), fill: { i, buffer in _ = buffer.update(fromContentsOf: inputs[i].data) },
+                read: { outputs, shapes in zip(outputs, shapes).map { Tensor(shape: $1, data: Array($0)) } })
+    }
+
+    /// Runs without intermediate copies: `fill` writes the plain NCHW input in place, `read` sees the first output.
     public func run<R>(inputShape: [Int], fill: (UnsafeMutableBufferPointer<Float>) throws -> Void,
                        read: (UnsafeBufferPointer<Float>, [Int]) throws -> R) throws -> R {
-        try execute(inputShape: inputShape, fill: fill, read: read, observe: nil)
+        try run(inputShapes: [inputShape], fill: { _, buffer in try fill(buffer) }, read: { try read($0[0], $1[0]) })
+    }
+
+    /// Runs without intermediate copies: `fill(i, buffer)` writes graph input i (plain NCHW) in
+    /// place, `read` sees every output with its shape.
+    public func run<R>(inputShapes: [[Int]], fill: (Int, UnsafeMutableBufferPointer<Float>) throws -> Void,
+                       read: ([UnsafeBufferPointer<Float>], [[Int]]) throws -> R) throws -> R {
+        try execute(inputShapes: inputShapes, fill: fill, read: read, observe: nil)
     }
 
     /// Runs once and returns each step's wall time in milliseconds, in plan order (for benchmarks).
-    public func profile(_ input: Tensor) throws -> [(step: String, milliseconds: Double)] {
-        _ = try run(input)  // compile and warm up first
+    public func profile(_ inputs: [Tensor]) throws -> [(step: String, milliseconds: Double)] {
+        _ = try run(inputs)  // compile and warm up first
         var timings: [(step: String, milliseconds: Double)] = []
-        try execute(inputShape: input.shape, fill: { _ = $0.update(fromContentsOf: input.data) }, read: { _, _ in },
-                    observe: { timings.append(($0, $1)) })
+        try execute(inputShapes: inputs.map(\.shape), fill: { i, buffer in _ = buffer.update(fromContentsOf: inputs[i].data) },
+                    read: { _, _ in }, observe: { timings.append(($0, $1)) })
         return timings
     }
 
+    public func profile(_ input: Tensor) throws -> [(step: String, milliseconds: Double)] { try profile([input]) }
+
     /// The one run path; `observe`, when given, waits after each step and reports its time.
-    private func execute<R>(inputShape: [Int], fill: (UnsafeMutableBufferPointer<Float>) throws -> Void,
-                            read: (UnsafeBufferPointer<Float>, [Int]) throws -> R,
+    private func execute<R>(inputShapes: [[Int]], fill: (Int, UnsafeMutableBufferPointer<Float>) throws -> Void,
+                            read: ([UnsafeBufferPointer<Float>], [[Int]]) throws -> R,
                             observe: ((String, Double) -> Void)?) throws -> R {
         try lock.withLock {
             ComputeEngine.setThreadCount(threads)
-            let plan = try plan(for: inputShape)
+            let plan = try plan(for: inputShapes)
             if arena == nil || arena!.byteCount < plan.arenaBytes { arena = AlignedBuffer(byteCount: plan.arenaBytes) }
             let base = arena!.pointer
             try plan.bind(base: base)
-            try fill(UnsafeMutableBufferPointer(start: (base + plan.inputOffset).assumingMemoryBound(to: Float.self),
-                                                count: inputShape.reduce(1, *)))
+            for (i, shape) in inputShapes.enumerated() {
+                try fill(i, UnsafeMutableBufferPointer(start: (base + plan.inputOffsets[i]).assumingMemoryBound(to: Float.self),
+                                                       count: shape.reduce(1, *)))
+            }
             for step in plan.steps {
                 guard let observe else { try step.run(base); continue }
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -61,30 +77,38 @@ public final class Executor: @unchecked Sendable {
                 observe(step.label, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
             try engine.wait()
-            return try read(UnsafeBufferPointer(start: (base + plan.outputOffset).assumingMemoryBound(to: Float.self),
-                                                count: plan.outputShape.reduce(1, *)), plan.outputShape)
+            let outputs = zip(plan.outputOffsets, plan.outputShapes).map {
+                UnsafeBufferPointer(start: (base + $0).assumingMemoryBound(to: Float.self), count: $1.reduce(1, *))
+            }
+            return try read(outputs, plan.outputShapes)
         }
     }
 
-    /// Bytes one inference at this shape needs: activations arena plus weights in compute layouts.
-    public func memoryFootprint(inputShape: [Int]) throws -> Int {
+    /// Bytes one inference at these shapes needs: activations arena, weights in compute layouts, host scratch.
+    public func memoryFootprint(inputShapes: [[Int]]) throws -> Int {
         try lock.withLock {
-            let plan = try plan(for: inputShape)
+            let plan = try plan(for: inputShapes)
             return plan.arenaBytes + plan.constantBytes + plan.hostScratchBytes
         }
     }
 
-    /// Output shape for an input shape (compiles the plan).
-    public func outputShape(inputShape: [Int]) throws -> [Int] {
-        try lock.withLock { try plan(for: inputShape).outputShape }
+    public func memoryFootprint(inputShape: [Int]) throws -> Int { try memoryFootprint(inputShapes: [inputShape]) }
+
+    /// Output shapes for input shapes (compiles the plan).
+    public func outputShapes(inputShapes: [[Int]]) throws -> [[Int]] {
+        try lock.withLock { try plan(for: inputShapes).outputShapes }
     }
+
+    public func outputShape(inputShape: [Int]) throws -> [Int] { try outputShapes(inputShapes: [inputShape])[0] }
 
     /// Which implementation runs each layer, e.g. "Conv_2: convolution jit_wino_4x3:avx512_core".
-    public func layerImplementations(inputShape: [Int]) throws -> [String] {
-        try lock.withLock { try plan(for: inputShape).layers }
+    public func layerImplementations(inputShapes: [[Int]]) throws -> [String] {
+        try lock.withLock { try plan(for: inputShapes).layers }
     }
 
-    private func plan(for shape: [Int]) throws -> ExecutionPlan {
+    public func layerImplementations(inputShape: [Int]) throws -> [String] { try layerImplementations(inputShapes: [inputShape]) }
+
+    private func plan(for shape: [[Int]]) throws -> ExecutionPlan {
         if let p = plans[shape] {
             recent.removeAll { $0 == shape }
             recent.append(shape)
@@ -92,7 +116,7 @@ public final class Executor: @unchecked Sendable {
         }
         ComputeEngine.setThreadCount(threads)
         var builder = PlanBuilder(graph: graph, engine: engine, threads: threads)
-        let p = try builder.build(inputShape: shape)
+        let p = try builder.build(inputShapes: shape)
         plans[shape] = p
         recent.append(shape)
         if recent.count > maxCachedPlans { plans[recent.removeFirst()] = nil }

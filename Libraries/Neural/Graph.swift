@@ -71,6 +71,10 @@ public enum GraphOperation: Sendable {
     /// PixelShuffle of input 0 plus input 1 enlarged by a nearest-neighbour `skip` resize: the
     /// residual tail of Real-ESRGAN-style networks, fused into one pass (see `ShuffleAddFusion`).
     case pixelShuffleAdd(factor: Int, skip: Interpolation)
+    /// Backward warp of input 0 by the flow (u, v) at channels `flowChannel`… of input 1 (see `BackwardWarp`).
+    case warp(flowChannel: Int)
+    /// Input 0·σ(m) + input 1·(1 − σ(m)), m being channel `maskChannel` of input 2 (see `MaskedBlend`).
+    case maskedBlend(maskChannel: Int)
 
     public var kindName: String {
         switch self {
@@ -85,6 +89,8 @@ public enum GraphOperation: Sendable {
         case .crop: return "crop"
         case .padding: return "padding"
         case .pixelShuffleAdd: return "pixel-shuffle-add"
+        case .warp: return "warp"
+        case .maskedBlend: return "masked-blend"
         }
     }
 }

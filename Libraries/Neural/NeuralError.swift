@@ -5,6 +5,8 @@ public enum NeuralError: Error, CustomStringConvertible, Sendable, Equatable {
     case unsupportedParameter(layer: String, String)
     case shapeMismatch(String)
     case missingFile(String)
+    /// A checkpoint asked for something a data file must never do (a global outside the allow-list).
+    case unsafeCheckpoint(String)
 
     public var description: String {
         switch self {
@@ -13,6 +15,7 @@ public enum NeuralError: Error, CustomStringConvertible, Sendable, Equatable {
         case .unsupportedParameter(let layer, let m): return "layer '\(layer)': unsupported parameter: \(m)"
         case .shapeMismatch(let m): return "shape mismatch: \(m)"
         case .missingFile(let m): return "missing model file: \(m)"
+        case .unsafeCheckpoint(let m): return "refused checkpoint: \(m)"
         }
     }
 }

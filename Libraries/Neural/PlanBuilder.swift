@@ -37,17 +37,21 @@ struct PlanBuilder {
         self.threads = threads
     }
 
-    mutating func build(inputShape: [Int]) throws -> ExecutionPlan {
-        guard graph.inputs.count == 1, graph.outputs.count == 1 else {
-            throw NeuralError.malformedModel("graph '\(graph.name)' has \(graph.inputs.count) inputs and \(graph.outputs.count) outputs; one of each is supported")
+    mutating func build(inputShapes: [[Int]]) throws -> ExecutionPlan {
+        guard graph.inputs.count == inputShapes.count, !graph.outputs.isEmpty else {
+            throw NeuralError.shapeMismatch("graph '\(graph.name)' has \(graph.inputs.count) inputs and \(graph.outputs.count) outputs; given \(inputShapes.count) inputs")
         }
-        guard inputShape.count == 4, inputShape.allSatisfy({ $0 > 0 }) else {
-            throw NeuralError.shapeMismatch("input shape \(inputShape) is not a non-empty NCHW shape")
+        for shape in inputShapes where shape.count != 4 || !shape.allSatisfy({ $0 > 0 }) {
+            throw NeuralError.shapeMismatch("input shape \(shape) is not a non-empty NCHW shape")
         }
         for node in graph.nodes { for v in node.inputs { uses[v, default: 0] += 1 } }
-        uses[graph.outputs[0], default: 0] += 1  // the output stays alive to the end
-        let input = try place(shape: inputShape, layout: .plain(inputShape))
-        placed[graph.inputs[0]] = input
+        for v in graph.outputs { uses[v, default: 0] += 1 }  // outputs stay alive to the end
+        var inputOffsets: [Int] = []
+        for (value, shape) in zip(graph.inputs, inputShapes) {
+            let input = try place(shape: shape, layout: .plain(shape))
+            placed[value] = input
+            inputOffsets.append(input.offset)
+        }
         for (index, node) in graph.nodes.enumerated() {
             if !fusedAway.contains(index) { try plan(node) }
             for t in temporaries { allocator.release(t) }
@@ -57,13 +61,18 @@ struct PlanBuilder {
                 if uses[v] == 0, let p = placed.removeValue(forKey: v) { allocator.release(p.offset) }
             }
         }
-        guard let out = placed[graph.outputs[0]] else { throw NeuralError.malformedModel("output value was never produced") }
-        let outOffset = try plainOffset(of: out, label: "output")
+        var outputOffsets: [Int] = [], outputShapes: [[Int]] = []
+        for v in graph.outputs {
+            guard let out = placed[v] else { throw NeuralError.malformedModel("output '\(graph.valueNames[v])' was never produced") }
+            outputOffsets.append(try plainOffset(of: out, label: "output \(graph.valueNames[v])"))
+            outputShapes.append(out.shape)
+        }
         // Above every tensor: offsets freed by now were live while earlier steps ran.
         let region = allocator.highWater
         for m in scratchpads { bindings.append((m, region)) }
-        return ExecutionPlan(inputShape: inputShape, outputShape: out.shape, inputOffset: input.offset, outputOffset: outOffset,
-                             arenaBytes: region + scratchpadBytes, hostScratchBytes: hostScratch.bytes, layers: layers, steps: steps, bindings: bindings, constants: constants)
+        return ExecutionPlan(inputShapes: inputShapes, outputShapes: outputShapes, inputOffsets: inputOffsets, outputOffsets: outputOffsets,
+                             arenaBytes: region + scratchpadBytes, hostScratchBytes: hostScratch.bytes, layers: layers, steps: steps,
+                             bindings: bindings, constants: constants)
     }
 
     // MARK: helpers
@@ -188,7 +197,7 @@ struct PlanBuilder {
             try execute(primitive, args, label: node.name)
             layers.append("\(node.name): concat \(primitive.implementation)")
             define(node, dst)
-        case .interpolate, .pixelShuffle, .crop, .padding:
+        case .interpolate, .pixelShuffle, .crop, .padding, .warp, .maskedBlend:
             try planHostOperation(node, outShape: outShape)
         case .pixelShuffleAdd(let r, let skip):
             try planPixelShuffleAdd(node, factor: r, skip: skip, outShape: outShape)
@@ -398,25 +407,43 @@ struct PlanBuilder {
         define(node, dst)
     }
 
+    /// Operations that run on the host over plain NCHW buffers. The kernel is chosen here, at plan
+    /// time, so an operation without one fails before anything runs.
     private mutating func planHostOperation(_ node: Node, outShape: [Int]) throws {
-        let src = try input(node, 0)
-        let inOffset = try plainOffset(of: src, label: node.name)
+        let sources = try node.inputs.indices.map { try input(node, $0) }
+        let offsets = try sources.map { try plainOffset(of: $0, label: node.name) }
+        let shapes = sources.map(\.shape)
         let dst = try place(shape: outShape, layout: .plain(outShape))
-        let (inShape, outOffset, threads, engine) = (src.shape, dst.offset, threads, engine)
-        let operation = node.operation
+        let (inShape, threads) = (shapes[0], threads)
+        typealias Kernel = ([UnsafePointer<Float>], UnsafeMutablePointer<Float>) -> Void
+        let kernel: Kernel
+        switch node.operation {
+        case .interpolate(let i): kernel = { HostKernels.interpolate(i, src: $0[0], inShape: inShape, dst: $1, outShape: outShape, threads: threads) }
+        case .pixelShuffle(let r): kernel = { HostKernels.pixelShuffle(factor: r, src: $0[0], inShape: inShape, dst: $1, threads: threads) }
+        case .crop(let c): kernel = { HostKernels.crop(c, src: $0[0], inShape: inShape, dst: $1, outShape: outShape, threads: threads) }
+        case .padding(let p): kernel = { HostKernels.pad(p, src: $0[0], inShape: inShape, dst: $1, threads: threads) }
+        case .warp(let k):
+            let flowChannels = shapes[1][1]
+            kernel = {
+                BackwardWarp.run(image: $0[0], channels: inShape[1], flow: $0[1], flowChannels: flowChannels, flowChannel: k,
+                                 batch: inShape[0], height: inShape[2], width: inShape[3], dst: $1, threads: threads)
+            }
+        case .maskedBlend(let k):
+            let maskChannels = shapes[2][1]
+            kernel = {
+                MaskedBlend.run(a: $0[0], b: $0[1], channels: inShape[1], mask: $0[2], maskChannels: maskChannels, maskChannel: k,
+                                batch: inShape[0], plane: inShape[2] * inShape[3], dst: $1, threads: threads)
+            }
+        default:
+            throw NeuralError.unsupportedLayer(name: node.name, type: node.operation.kindName)
+        }
+        let (outOffset, engine) = (dst.offset, engine)
         steps.append(PlanStep(label: node.name) { base in
             try engine.wait()
-            let s = UnsafePointer((base + inOffset).assumingMemoryBound(to: Float.self))
-            let d = (base + outOffset).assumingMemoryBound(to: Float.self)
-            switch operation {
-            case .interpolate(let i): HostKernels.interpolate(i, src: s, inShape: inShape, dst: d, outShape: outShape, threads: threads)
-            case .pixelShuffle(let r): HostKernels.pixelShuffle(factor: r, src: s, inShape: inShape, dst: d, threads: threads)
-            case .crop(let c): HostKernels.crop(c, src: s, inShape: inShape, dst: d, outShape: outShape, threads: threads)
-            case .padding(let p): HostKernels.pad(p, src: s, inShape: inShape, dst: d, threads: threads)
-            default: break
-            }
+            kernel(offsets.map { UnsafePointer((base + $0).assumingMemoryBound(to: Float.self)) },
+                   (base + outOffset).assumingMemoryBound(to: Float.self))
         })
-        layers.append("\(node.name): \(operation.kindName) host")
+        layers.append("\(node.name): \(node.operation.kindName) host")
         define(node, dst)
     }
 

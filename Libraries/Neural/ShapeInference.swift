@@ -48,6 +48,17 @@ extension GraphOperation {
                 throw NeuralError.shapeMismatch("layer '\(layer)': the resized skip input \(inputs.dropFirst()) does not match \(shuffled)")
             }
             return shuffled
+        case .warp(let k):
+            guard inputs.count == 2, inputs[1].count == 4, inputs[1][0] == n, inputs[1][2] == h, inputs[1][3] == w, k >= 0, k + 2 <= inputs[1][1] else {
+                throw NeuralError.shapeMismatch("layer '\(layer)': warp needs a flow of \(n)×≥\(k + 2)×\(h)×\(w), got \(inputs.dropFirst())")
+            }
+            return first
+        case .maskedBlend(let k):
+            guard inputs.count == 3, inputs[1] == first, inputs[2].count == 4, inputs[2][0] == n, inputs[2][2] == h, inputs[2][3] == w,
+                  k >= 0, k < inputs[2][1] else {
+                throw NeuralError.shapeMismatch("layer '\(layer)': masked blend needs two equal images and a mask with channel \(k), got \(inputs)")
+            }
+            return first
         case .interpolate(let i):
             let oh = i.outputSize.h > 0 ? i.outputSize.h : Int(Float(h) * i.scale.h)
             let ow = i.outputSize.w > 0 ? i.outputSize.w : Int(Float(w) * i.scale.w)
