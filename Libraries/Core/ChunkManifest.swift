@@ -9,18 +9,21 @@ public struct ChunkManifest: Codable, Sendable, Equatable {
     public var pts: [Int64]
     /// `sceneCut[i]`: frame i starts a new scene (differs sharply from frame i−1).
     public var sceneCut: [Bool]
+    /// `duplicate[i]`: frame i repeats frame i−1 (see DuplicateDetector); nil when not detected.
+    public var duplicate: [Bool]?
     public var lookahead: Bool
     /// End of the chunk's time span: the lookahead's pts, or the end of the video for the last chunk.
     public var endPts: Int64
 
     public init(width: Int, height: Int, pixelFormat: String, timeBase: Rational, pts: [Int64], sceneCut: [Bool],
-                lookahead: Bool, endPts: Int64) {
+                duplicate: [Bool]? = nil, lookahead: Bool, endPts: Int64) {
         self.width = width
         self.height = height
         self.pixelFormat = pixelFormat
         self.timeBase = timeBase
         self.pts = pts
         self.sceneCut = sceneCut
+        self.duplicate = duplicate
         self.lookahead = lookahead
         self.endPts = endPts
     }

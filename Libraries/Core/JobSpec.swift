@@ -38,7 +38,7 @@ public struct UpscaleSpec: Codable, Sendable, Equatable {
     public var model: String
     /// Denoise level for models that have one (waifu2x: −1 none, 0…3); nil = the model's default.
     public var noise: Int?
-    public init(factor: Int, model: String = "lanczos", noise: Int? = nil) {
+    public init(factor: Int, model: String = ModelCatalog.defaultUpscaler, noise: Int? = nil) {
         self.factor = factor
         self.model = model
         self.noise = noise
@@ -49,7 +49,7 @@ public struct UpscaleSpec: Codable, Sendable, Equatable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         factor = try c.decode(Int.self, forKey: .factor)
-        model = try c.decodeIfPresent(String.self, forKey: .model) ?? "lanczos"
+        model = try c.decodeIfPresent(String.self, forKey: .model) ?? ModelCatalog.defaultUpscaler
         noise = try c.decodeIfPresent(Int.self, forKey: .noise)
     }
 }
@@ -67,25 +67,37 @@ public struct InterpolateSpec: Codable, Sendable, Equatable {
     public var mode: InterpolationMode
     public var model: String
     public var sceneThreshold: Double?
+    /// Frames differing from their predecessor by at most this (the largest 32×32-block mean absolute
+    /// luma difference, as a fraction of full scale) are duplicates: interpolation runs over the real
+    /// motion around them. 0 turns detection off; nil means `defaultDuplicateThreshold`.
+    public var duplicateThreshold: Double?
 
-    public init(factor: Int? = nil, targetFps: Double? = nil, mode: InterpolationMode = .smooth, model: String = "mci",
-                sceneThreshold: Double? = nil) {
+    /// Catches the repeated frames of x264-compressed 25→50 and 20→30 fps conversions without
+    /// flagging any real motion in the project's footage (see DuplicateDetector).
+    public static let defaultDuplicateThreshold = 0.007
+
+    public init(factor: Int? = nil, targetFps: Double? = nil, mode: InterpolationMode = .smooth, model: String = ModelCatalog.defaultInterpolator,
+                sceneThreshold: Double? = nil, duplicateThreshold: Double? = nil) {
         self.factor = factor
         self.targetFps = targetFps
         self.mode = mode
         self.model = model
         self.sceneThreshold = sceneThreshold
+        self.duplicateThreshold = duplicateThreshold
     }
 
-    enum CodingKeys: String, CodingKey { case factor, targetFps, mode, model, sceneThreshold }
+    public var effectiveDuplicateThreshold: Double { duplicateThreshold ?? Self.defaultDuplicateThreshold }
+
+    enum CodingKeys: String, CodingKey { case factor, targetFps, mode, model, sceneThreshold, duplicateThreshold }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         factor = try c.decodeIfPresent(Int.self, forKey: .factor)
         targetFps = try c.decodeIfPresent(Double.self, forKey: .targetFps)
         mode = try c.decodeIfPresent(InterpolationMode.self, forKey: .mode) ?? .smooth
-        model = try c.decodeIfPresent(String.self, forKey: .model) ?? "mci"
+        model = try c.decodeIfPresent(String.self, forKey: .model) ?? ModelCatalog.defaultInterpolator
         sceneThreshold = try c.decodeIfPresent(Double.self, forKey: .sceneThreshold)
+        duplicateThreshold = try c.decodeIfPresent(Double.self, forKey: .duplicateThreshold)
     }
 }
 
@@ -115,7 +127,13 @@ public struct EncodeSpec: Codable, Sendable, Equatable {
 }
 
 public enum AudioMode: String, Codable, Sendable {
-    case copy, drop, stretch
+    /// Stream-copy the source's audio (and subtitles).
+    case copy
+    /// No audio or subtitles in the output.
+    case drop
+    /// Slow motion: the audio is time-stretched to the new duration with its pitch kept (atempo,
+    /// re-encoded to AAC). Where the duration is kept (smooth mode, no interpolation) it is a copy.
+    case stretch
 }
 
 extension JobSpec {

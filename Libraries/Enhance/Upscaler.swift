@@ -20,13 +20,14 @@ public final class LanczosUpscaler: Upscaler, @unchecked Sendable {
     public func upscale(_ frame: VideoFrame) throws -> VideoFrame { try scaler.scale(frame) }
 }
 
-/// Maps model names from the job spec to implementations (the names `ModelCatalog` validates).
+/// Maps model names from the job spec to implementations, by the engine the catalog names.
 public enum UpscalerRegistry {
     public static func make(model: String, factor: Int, noise: Int? = nil, width: Int, height: Int, pixelFormat: String) throws -> any Upscaler {
-        switch model {
-        case "lanczos": return try LanczosUpscaler(factor: factor, width: width, height: height, pixelFormat: pixelFormat)
-        default:
-            return try NeuralUpscaler(model: model, factor: factor, noise: noise, width: width, height: height, pixelFormat: pixelFormat)
+        guard let descriptor = ModelCatalog.model(model, kind: .upscaler) else { throw EnhanceError.unknownModel(model) }
+        switch descriptor.engine {
+        case .lanczos: return try LanczosUpscaler(factor: factor, width: width, height: height, pixelFormat: pixelFormat)
+        case .ncnn: return try NeuralUpscaler(model: model, factor: factor, noise: noise, width: width, height: height, pixelFormat: pixelFormat)
+        case .blend, .mci, .rife: throw EnhanceError.invalidInput("'\(model)' is an interpolation model")
         }
     }
 }

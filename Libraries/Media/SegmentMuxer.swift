@@ -6,12 +6,32 @@ import Foundation
 /// streams from the source, interleaved by time. Segments are appended one at a time so memory
 /// stays bounded by one segment. Writes to `<output>.part` and renames on `finish()`, so a reader
 /// never sees a half-written file and a crashed finalize can simply run again.
+///
+/// For slow motion the source's audio can instead be time-stretched (`AudioStretch`): decoded,
+/// slowed down with its pitch kept and re-encoded to AAC as the video is appended.
 public final class SegmentMuxer {
     public struct Report: Sendable, Equatable {
         public var videoFrames: Int
         public var audioStreams: Int
         public var subtitleStreams: Int
         public var skippedStreams: [String]
+        /// Audio streams (among `audioStreams`) time-stretched rather than copied.
+        public var stretchedAudioStreams = 0
+    }
+
+    /// Slow-motion audio: every source audio stream slowed down by `factor` (pitch kept, re-encoded to
+    /// AAC), subtitles' times multiplied by it, so both follow the slowed-down video.
+    public struct AudioStretch: Sendable, Equatable {
+        /// Output duration ÷ source duration: the interpolation factor of slow motion.
+        public var factor: Int
+        /// Where the video ends, in source seconds: stretched audio is cut or padded (up to a second of
+        /// source time) to end at `sourceEnd·factor`, with the video. Nil: as long as the source audio.
+        public var sourceEnd: Double?
+
+        public init(factor: Int, sourceEnd: Double? = nil) {
+            self.factor = factor
+            self.sourceEnd = sourceEnd
+        }
     }
 
     private let outputPath: String
@@ -21,6 +41,9 @@ public final class SegmentMuxer {
     private let first: EncodedSegment.Header
     private let source: InputFile?
     private var copied: [Int32: UnsafeMutablePointer<AVStream>] = [:]
+    private var stretched: [Int32: (stretcher: AudioStretcher, stream: UnsafeMutablePointer<AVStream>)] = [:]
+    /// Source timestamps are multiplied by this on the way out (the stretch factor, else 1).
+    private let timeScale: AVRational
     private var packet: UnsafeMutablePointer<AVPacket>?
     private var pending: UnsafeMutablePointer<AVPacket>?
     private var pendingValid = false
@@ -32,11 +55,14 @@ public final class SegmentMuxer {
     /// - Parameters:
     ///   - first: header of the first segment (all segments must match it).
     ///   - audioSource: file whose audio and subtitle streams are copied, or nil to drop them.
-    public init(outputPath: String, first: EncodedSegment.Header, audioSource: String?) throws {
+    ///   - stretch: time-stretch `audioSource`'s audio instead of copying it (slow motion).
+    public init(outputPath: String, first: EncodedSegment.Header, audioSource: String?, stretch: AudioStretch? = nil) throws {
         _ = LibavLogging.configured
         self.outputPath = outputPath
         partPath = outputPath + ".part"
         self.first = first
+        if let stretch, stretch.factor < 1 { throw MediaError.invalidData("audio stretch factor \(stretch.factor) must be at least 1") }
+        timeScale = AVRational(num: Int32(stretch?.factor ?? 1), den: 1)
         let ext = (outputPath as NSString).pathExtension.lowercased()
         let formatName = ext == "mkv" ? "matroska" : (ext == "mov" ? "mov" : "mp4")
         var ocOpt: UnsafeMutablePointer<AVFormatContext>?
@@ -48,8 +74,8 @@ public final class SegmentMuxer {
         sourceDone = true
         do {
             video = try Self.addVideoStream(oc, first, formatName: formatName)
-            try addCopiedStreams(formatName: formatName)
-            sourceDone = copied.isEmpty
+            try addCopiedStreams(formatName: formatName, stretch: stretch)
+            sourceDone = copied.isEmpty && stretched.isEmpty
             try check(avio_open(&oc.pointee.pb, partPath, AVIO_FLAG_WRITE), "open \(partPath)")
             var options: OpaquePointer?
             defer { av_dict_free(&options) }
@@ -111,12 +137,30 @@ public final class SegmentMuxer {
         return video
     }
 
-    private func addCopiedStreams(formatName: String) throws {
+    private func addCopiedStreams(formatName: String, stretch: AudioStretch?) throws {
         guard let source else { return }
         for index in source.streams(of: AVMEDIA_TYPE_AUDIO) + source.streams(of: AVMEDIA_TYPE_SUBTITLE) {
             let inStream = source.stream(index)
             let codecId = inStream.pointee.codecpar.pointee.codec_id
             let name = avcodec_get_name(codecId).map { String(cString: $0) } ?? "?"
+            if let stretch, inStream.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO {
+                let stretcher: AudioStretcher
+                do {
+                    stretcher = try AudioStretcher(stream: inStream, factor: stretch.factor, sourceEnd: stretch.sourceEnd,
+                                                   globalHeader: oc.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0)
+                } catch {
+                    report.skippedStreams.append("stream \(index) (\(name)) cannot be time-stretched: \(error)")
+                    continue
+                }
+                guard let out = avformat_new_stream(oc, nil) else { throw MediaError.libav("add stream", code: reframe_averror_enomem()) }
+                try stretcher.configure(out)
+                av_dict_copy(&out.pointee.metadata, inStream.pointee.metadata, 0)
+                out.pointee.disposition = inStream.pointee.disposition
+                stretched[index] = (stretcher, out)
+                report.audioStreams += 1
+                report.stretchedAudioStreams += 1
+                continue
+            }
             guard avformat_query_codec(oc.pointee.oformat, codecId, FF_COMPLIANCE_NORMAL) == 1 else {
                 report.skippedStreams.append("stream \(index) (\(name)) cannot be stored in \(formatName)")
                 continue
@@ -124,7 +168,7 @@ public final class SegmentMuxer {
             guard let out = avformat_new_stream(oc, nil) else { throw MediaError.libav("add stream", code: reframe_averror_enomem()) }
             try check(avcodec_parameters_copy(out.pointee.codecpar, inStream.pointee.codecpar), "copy stream parameters")
             out.pointee.codecpar.pointee.codec_tag = 0
-            out.pointee.time_base = inStream.pointee.time_base
+            out.pointee.time_base = av_mul_q(inStream.pointee.time_base, timeScale)
             av_dict_copy(&out.pointee.metadata, inStream.pointee.metadata, 0)
             out.pointee.disposition = inStream.pointee.disposition
             copied[index] = out
@@ -139,7 +183,8 @@ public final class SegmentMuxer {
             let status = av_read_frame(source.context, pending)
             if status == averrorEOF { sourceDone = true; pendingValid = false; return }
             try check(status, "read source")
-            if copied[pending.pointee.stream_index] != nil, pending.pointee.dts != noPTS || pending.pointee.pts != noPTS {
+            let index = pending.pointee.stream_index
+            if copied[index] != nil || stretched[index] != nil, pending.pointee.dts != noPTS || pending.pointee.pts != noPTS {
                 pendingValid = true
                 return
             }
@@ -147,20 +192,34 @@ public final class SegmentMuxer {
         }
     }
 
-    /// Writes copied packets that come before `ts` (in `tb`); all of them when `ts` is nil.
+    /// Writes copied (or stretched) packets that come before `ts` (in `tb`); all of them when `ts` is nil.
     private func writeSource(before ts: Int64?, _ tb: AVRational) throws {
         while pendingValid, let pending, let source {
-            let inTB = source.stream(pending.pointee.stream_index).pointee.time_base
+            let index = pending.pointee.stream_index
+            // Output time of a source packet: its source time × the stretch factor.
+            let inTB = av_mul_q(source.stream(index).pointee.time_base, timeScale)
             let pts = pending.pointee.dts != noPTS ? pending.pointee.dts : pending.pointee.pts
             if let ts, av_compare_ts(pts, inTB, ts, tb) > 0 { return }
-            let out = copied[pending.pointee.stream_index]!
-            av_packet_rescale_ts(pending, inTB, out.pointee.time_base)
-            pending.pointee.stream_index = out.pointee.index
-            pending.pointee.pos = -1
-            try check(av_interleaved_write_frame(oc, pending), "write copied packet")
+            if let (stretcher, out) = stretched[index] {
+                try stretcher.push(pending) { try writeStretched($0, from: stretcher, to: out) }
+                av_packet_unref(pending)
+            } else {
+                let out = copied[index]!
+                av_packet_rescale_ts(pending, inTB, out.pointee.time_base)
+                pending.pointee.stream_index = out.pointee.index
+                pending.pointee.pos = -1
+                try check(av_interleaved_write_frame(oc, pending), "write copied packet")
+            }
             pendingValid = false
             try readSource()
         }
+    }
+
+    private func writeStretched(_ packet: UnsafeMutablePointer<AVPacket>, from stretcher: AudioStretcher,
+                                to out: UnsafeMutablePointer<AVStream>) throws {
+        av_packet_rescale_ts(packet, stretcher.timeBase, out.pointee.time_base)
+        packet.pointee.stream_index = out.pointee.index
+        try check(av_interleaved_write_frame(oc, packet), "write stretched audio packet")
     }
 
     /// Appends one segment's packets (in order) to the video stream.
@@ -200,6 +259,10 @@ public final class SegmentMuxer {
     /// Writes the remaining copied packets and the trailer, then moves the file into place.
     public func finish() throws -> Report {
         try writeSource(before: nil, video.pointee.time_base)
+        for index in stretched.keys.sorted() {
+            let (stretcher, out) = stretched[index]!
+            try stretcher.finish { try writeStretched($0, from: stretcher, to: out) }
+        }
         try check(av_write_trailer(oc), "write trailer")
         avio_closep(&oc.pointee.pb)
         guard rename(partPath, outputPath) == 0 else {

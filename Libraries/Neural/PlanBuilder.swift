@@ -205,6 +205,7 @@ struct PlanBuilder {
     }
 
     private mutating func planConvolution(_ node: Node, _ conv: Convolution, outShape: [Int]) throws {
+        if conv.transposed, conv.groups == 1, try planDeconvolutionAsPhases(node, conv, outShape: outShape) { return }
         if conv.transposed, conv.groups == 1, try planDeconvolutionAsProducts(node, conv, outShape: outShape) { return }
         if try planWinogradF63(node, conv, outShape: outShape) { return }
         let src = try input(node, 0)
@@ -256,6 +257,89 @@ struct PlanBuilder {
             try execute(e, [(.src, dst.memory), (.dst, dst.memory)], label: node.name + " activation")
         }
         define(node, dst)
+    }
+
+    /// A transposed convolution whose kernel is a whole multiple of its stride (RIFE's 4×4 stride 2)
+    /// as one small direct convolution per output phase: output row S·m + r only ever reads taps
+    /// ky ≡ r + pad (mod S), so phase (r, s) is a (K/S)×(K/S) convolution of the input with those
+    /// taps, reversed, and padded so it lines up. No product is computed twice and none is zero;
+    /// a host pass interleaves the phases (16-channel vectors, nChw16c in and out). Returns false,
+    /// planning nothing, when the layer has another shape.
+    private mutating func planDeconvolutionAsPhases(_ node: Node, _ conv: Convolution, outShape: [Int]) throws -> Bool {
+        let src = try input(node, 0)
+        let (n, ic, h, w) = (src.shape[0], src.shape[1], src.shape[2], src.shape[3])
+        let (sh, sw) = conv.stride, (kh, kw) = conv.kernel, oc = conv.outChannels
+        guard conv.dilation == (1, 1), conv.outputPadding == (0, 0), sh * sw > 1, kh % sh == 0, kw % sw == 0,
+              outShape[2] % sh == 0, outShape[3] % sw == 0 else { return false }
+        let (qh, qw) = (kh / sh, kw / sw), (ph, pw) = (outShape[2] / sh, outShape[3] / sw)
+        struct Phase { var r: Int, s: Int, padBegin: [Int], padEnd: [Int], weights: [Float] }
+        var phases: [Phase] = []
+        for r in 0..<sh {
+            for s in 0..<sw {
+                let top = qh - 1 - (r + conv.pad.top) / sh, left = qw - 1 - (s + conv.pad.left) / sw
+                let bottom = ph - h - top + qh - 1, right = pw - w - left + qw - 1
+                guard min(top, left, bottom, right) >= 0 else { return false }
+                var weights = [Float](repeating: 0, count: oc * ic * qh * qw)
+                for o in 0..<oc {
+                    for i in 0..<ic {
+                        for t in 0..<qh {
+                            let ky = (r + conv.pad.top) % sh + sh * (qh - 1 - t)
+                            for u in 0..<qw {
+                                let kx = (s + conv.pad.left) % sw + sw * (qw - 1 - u)
+                                weights[((o * ic + i) * qh + t) * qw + u] = conv.weights[((o * ic + i) * kh + ky) * kw + kx]
+                            }
+                        }
+                    }
+                }
+                phases.append(Phase(r: r, s: s, padBegin: [top, left], padEnd: [bottom, right], weights: weights))
+            }
+        }
+        let phaseDims = [n, oc, ph, pw], weightsDims = [oc, ic, qh, qw]
+        // Narrow outputs (RIFE's 5-channel flow and mask) stay plain: blocking would pad them to 16
+        // channels, and their readers (sums, resizes) want plain tensors anyway.
+        let blocked = oc >= 16
+        let phaseLayout = blocked ? try TensorLayout.blocked16(phaseDims) : try TensorLayout.plain(phaseDims)
+        let postOps: [PostOp] = conv.activation.map { [.activation(activation($0))] } ?? []
+        var primitives: [Primitive] = []
+        var sourceLayout = src.layout
+        for phase in phases {
+            let geometry = ConvolutionGeometry(strides: [1, 1], dilations: [0, 0], padBegin: phase.padBegin, padEnd: phase.padEnd)
+            func make(_ layout: TensorLayout) throws -> Primitive {
+                try engine.convolution(algorithm: .direct, src: layout, weightsDims: weightsDims, hasBias: conv.bias != nil,
+                                       dstDims: phaseDims, dst: phaseLayout, geometry: geometry, postOps: postOps)
+            }
+            // Every phase reads the same source: the first phase picks its layout, the rest follow it.
+            var chosen: Primitive?
+            for layout in primitives.isEmpty ? [src.layout, try TensorLayout.any(src.shape)] : [sourceLayout] where chosen == nil {
+                chosen = try? make(layout)
+            }
+            guard let p = chosen else { return false }
+            if primitives.isEmpty { sourceLayout = p.srcLayout ?? src.layout }
+            primitives.append(p)
+        }
+        let source = try reordered(src, to: sourceLayout, label: node.name)
+        var outputs: [Int] = []
+        for (phase, primitive) in zip(phases, primitives) {
+            let out = try place(shape: phaseDims, layout: phaseLayout)
+            temporaries.append(out.offset)
+            outputs.append(out.offset)
+            var args: [(Argument, Memory)] = [(.src, source.memory),
+                                              (.weights, try constant(phase.weights, dims: weightsDims, layout: primitive.weightsLayout ?? .plain(weightsDims)))]
+            if let bias = conv.bias { args.append((.bias, try constant(bias, dims: [oc], layout: .plain([oc])))) }
+            args.append((.dst, out.memory))
+            try execute(primitive, args, label: node.name + " phase \(phase.r),\(phase.s)")
+        }
+        let dst = try place(shape: outShape, layout: blocked ? try .blocked16(outShape) : try .plain(outShape))
+        let (dstOffset, threads, computeEngine) = (dst.offset, threads, engine)
+        steps.append(PlanStep(label: node.name + " interleave") { base in
+            try computeEngine.wait()
+            DeconvolutionPhases.interleave(phases: outputs.map { UnsafePointer((base + $0).assumingMemoryBound(to: Float.self)) },
+                                           stride: (sh, sw), batch: n, channels: oc, height: ph, width: pw, blocked: blocked,
+                                           dst: (base + dstOffset).assumingMemoryBound(to: Float.self), threads: threads)
+        })
+        layers.append("\(node.name): deconvolution as \(phases.count) phase convolutions \(primitives[0].implementation) + interleave host")
+        define(node, dst)
+        return true
     }
 
     /// A transposed convolution as a 1×1 convolution producing every weight·input product, then a

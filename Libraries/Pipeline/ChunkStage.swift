@@ -67,10 +67,18 @@ public struct InterpolateHandler: ChunkTransform {
         let (manifest, frames) = try await context.jobs.loadChunk(key: message.input!)
         let own = Array(manifest.pts.prefix(manifest.ownFrames))
         let timing = plan.outputTiming
-        let samples = timing.samples(pts: own, nextPts: manifest.endPts, hasNext: manifest.lookahead,
+        var samples = timing.samples(pts: own, nextPts: manifest.endPts, hasNext: manifest.lookahead,
                                      sceneCuts: Array(manifest.sceneCut.dropFirst()))
+        var keyFrames = frames
+        if let duplicate = manifest.duplicate, duplicate.contains(true) {
+            // Interpolate over the real motion: only distinct frames go to the interpolator.
+            let (keys, remapped) = Deduplication.apply(samples: samples, pts: manifest.pts, endPts: manifest.endPts,
+                                                       duplicate: duplicate, sceneCut: manifest.sceneCut)
+            keyFrames = keys.map { frames[$0] }
+            samples = remapped
+        }
         let interpolator = try InterpolatorFactory.make(spec: spec, manifest: manifest)
-        let output = try interpolator.interpolate(frames: frames, samples: samples)
+        let output = try interpolator.interpolate(frames: keyFrames, samples: samples)
         let endPts: Int64
         switch timing.kind {
         case .factor: endPts = manifest.endPts * Int64(timing.factor)

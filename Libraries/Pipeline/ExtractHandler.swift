@@ -44,26 +44,33 @@ public struct ExtractHandler: StageHandler {
         let decoder = try SegmentDecoder(path: path, workingPixelFormat: plan.workingPixelFormat, threads: context.settings.codecThreads)
         let wantsLookahead = plan.hops.contains(.interpolate)
         var detector = SceneDetector(threshold: plan.sceneThreshold)
+        let duplicates = DuplicateDetector(threshold: plan.interpolate?.effectiveDuplicateThreshold ?? 0)
         let frameBytes = try PlaneLayout(width: plan.video.width, height: plan.video.height, pixelFormat: plan.workingPixelFormat).byteCount
         let maxFrames = ChunkCutter.maxFrames(frameBytes: frameBytes, policy: plan.chunkPolicy)
 
         // Decoding is synchronous and storing is not, so the segment is cut first and stored after;
         // memory holds one segment (a few seconds) of frames.
-        var pending: [(VideoFrame, Bool)] = []
-        var closed: [(frames: [(VideoFrame, Bool)], lookahead: (VideoFrame, Bool)?)] = []
+        var pending: [Extracted] = []
+        var closed: [(frames: [Extracted], lookahead: Extracted?)] = []
         var ownFrames = 0
         var previous: VideoFrame?
         try decoder.decode(segment: segment, lookahead: wantsLookahead) { frame in
             // Scene cuts only matter to interpolation; skip the cost otherwise.
             let cut = wantsLookahead ? (previous.map { detector.isCut(previous: $0, current: frame) } ?? false) : false
+            let duplicate = wantsLookahead && !cut ? (previous.map { duplicates.isDuplicate(previous: $0, current: frame) } ?? false) : false
             previous = frame
             let isLookahead = !segment.isLast && frame.pts >= segment.endPts
-            if !pending.isEmpty && (isLookahead || ChunkCutter.closes(length: pending.count, nextIsCut: cut, maxFrames: maxFrames, policy: plan.chunkPolicy)) {
-                closed.append((pending, wantsLookahead ? (frame, cut) : nil))
+            let extracted = Extracted(frame: frame, cut: cut, duplicate: duplicate)
+            // A chunk does not end just before a repeated frame (up to a few frames past its size), so the
+            // lookahead of a chunk ending in a held picture is the next distinct one.
+            let closes = ChunkCutter.closes(length: pending.count, nextIsCut: cut, maxFrames: maxFrames, policy: plan.chunkPolicy)
+                && !(duplicate && pending.count < maxFrames + Deduplication.defaultMaxRun)
+            if !pending.isEmpty && (isLookahead || closes) {
+                closed.append((pending, wantsLookahead ? extracted : nil))
                 pending = []
             }
             if !isLookahead {
-                pending.append((frame, cut))
+                pending.append(extracted)
                 ownFrames += 1
             }
         }
@@ -82,18 +89,28 @@ public struct ExtractHandler: StageHandler {
             let isVideoEnd = segment.isLast && n == closed.count - 1
             var frames = chunk.frames
             if let la = chunk.lookahead { frames.append(la) }
-            let endPts = chunk.lookahead?.0.pts ?? (isVideoEnd ? plan.video.endPts : (closed.indices.contains(n + 1) ? closed[n + 1].frames[0].0.pts : segment.endPts))
+            let endPts = chunk.lookahead?.frame.pts ?? (isVideoEnd ? plan.video.endPts : (closed.indices.contains(n + 1) ? closed[n + 1].frames[0].frame.pts : segment.endPts))
             let manifest = ChunkManifest(width: plan.video.width, height: plan.video.height, pixelFormat: plan.workingPixelFormat,
-                                         timeBase: plan.video.timeBase, pts: frames.map(\.0.pts), sceneCut: frames.map(\.1),
+                                         timeBase: plan.video.timeBase, pts: frames.map(\.frame.pts), sceneCut: frames.map(\.cut),
+                                         duplicate: duplicates.threshold > 0 && wantsLookahead ? frames.map(\.duplicate) : nil,
                                          lookahead: chunk.lookahead != nil, endPts: endPts)
             let ref = ChunkRef(index: first, firstFrame: first, frameCount: chunk.frames.count, lookahead: chunk.lookahead != nil)
             try await waitForRoom(jobId: plan.jobId, context: context)
             try await context.jobs.putChunk(key: Keys.chunk(plan.jobId, stage: .extract, chunk: ref.index), jobId: plan.jobId,
-                                            manifest: manifest, frames: frames.map(\.0))
+                                            manifest: manifest, frames: frames.map(\.frame))
             refs.append(ref)
             first += chunk.frames.count
         }
         return (refs, ownFrames)
+    }
+
+    /// A decoded frame with what the detectors said of it.
+    private struct Extracted {
+        var frame: VideoFrame
+        /// Starts a new scene.
+        var cut: Bool
+        /// Repeats the previous frame.
+        var duplicate: Bool
     }
 
     /// Backpressure (DESIGN.md §5): no new chunks while the job or the cluster holds too many bytes.

@@ -52,17 +52,52 @@ public struct FinalizeHandler: StageHandler {
         let output = try MediaPath.resolve(plan.output, under: context.mediaRoot, field: "output")
         try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let source = try MediaPath.resolve(plan.source, under: context.mediaRoot, field: "source")
-        let copyAudio = plan.audio == .copy
+        let audio = Self.audioTreatment(plan)
         let first = try await jobs.encoded(jobId: plan.jobId, chunk: refs[0].index)
-        let muxer = try SegmentMuxer(outputPath: output, first: first.header, audioSource: copyAudio ? source : nil)
+        // A stretch runs inside `append` as the video arrives: each call decodes, slows and encodes only
+        // the audio under that segment, so no call blocks for long.
+        let muxer = try SegmentMuxer(outputPath: output, first: first.header, audioSource: audio == .drop ? nil : source,
+                                     stretch: audio.stretch)
         try muxer.append(first)
         for ref in refs.dropFirst() { try muxer.append(try await jobs.encoded(jobId: plan.jobId, chunk: ref.index)) }
         let report = try muxer.finish()
         guard report.videoFrames == encoded else {
             throw PermanentFailure("wrote \(report.videoFrames) frames, encoded \(encoded)")
         }
+        if report.stretchedAudioStreams > 0, case .stretch(let s) = audio {
+            context.logger.info("audio time-stretched", metadata: ["streams": "\(report.stretchedAudioStreams)", "factor": "\(s.factor)"])
+        }
         for skipped in report.skippedStreams { context.logger.warning("stream not copied", metadata: ["stream": "\(skipped)"]) }
         context.logger.info("job done", metadata: ["job": "\(plan.jobId)", "output": "\(plan.output)", "frames": "\(encoded)"])
+    }
+}
+
+/// What finalize does with the source's audio and subtitles.
+enum AudioTreatment: Equatable {
+    case drop
+    case copy
+    case stretch(SegmentMuxer.AudioStretch)
+
+    var stretch: SegmentMuxer.AudioStretch? {
+        if case .stretch(let s) = self { return s }
+        return nil
+    }
+}
+
+extension FinalizeHandler {
+    /// `stretch` slows the audio down only where the output is slow motion (duration × factor); in
+    /// smooth mode, and without interpolation, the duration is kept, so `stretch` is a plain copy.
+    static func audioTreatment(_ plan: JobPlan) -> AudioTreatment {
+        switch plan.audio {
+        case .drop: return .drop
+        case .copy: return .copy
+        case .stretch:
+            let timing = plan.outputTiming
+            guard timing.kind == .factor, timing.slowMotion, timing.factor > 1 else { return .copy }
+            // Slow-motion frames end at the source's video end × factor; the audio is made to end there too.
+            let sourceEnd = Double(plan.video.endPts) * plan.video.timeBase.double
+            return .stretch(SegmentMuxer.AudioStretch(factor: timing.factor, sourceEnd: sourceEnd))
+        }
     }
 }
 

@@ -42,7 +42,7 @@ final class SpecValidationTests: XCTestCase {
         let spec = try parse(#"{"version":1,"source":"a.mp4","interpolate":{"targetFps":59.94}}"#)
         XCTAssertEqual(spec.encode, EncodeSpec())
         XCTAssertEqual(spec.interpolate?.mode, .smooth)
-        XCTAssertEqual(spec.interpolate?.model, "mci")
+        XCTAssertEqual(spec.interpolate?.model, "rife", "RIFE is the default interpolator (it beats mci on the drop-and-restore benchmark)")
         XCTAssertEqual(spec.effectiveAudio, .copy)
     }
 
@@ -60,7 +60,10 @@ final class SpecValidationTests: XCTestCase {
         assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":5}}"#, "upscale factor 5 not supported by 'lanczos'; use one of 2, 3, 4")
         assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2,"model":"magic"}}"#, "unknown upscale model 'magic'; available: lanczos, realesr-animevideov3, realesrgan-x4plus, waifu2x-photo")
         assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":"2"}}"#, "field 'upscale.factor' must be an integer")
-        assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"factor":3}}"#, "interpolate factor 3 not supported; use 2, 4 or 8")
+        assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"factor":3}}"#, "interpolate factor 3 not supported by 'rife'; use 2, 4, 8")
+        assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"factor":2,"model":"dain"}}"#, "unknown interpolate model 'dain'; available: blend, mci, rife")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2,"model":"rife"}}"#,
+                       "unknown upscale model 'rife'; available: lanczos, realesr-animevideov3, realesrgan-x4plus, waifu2x-photo")
         assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"factor":2,"targetFps":60}}"#, "interpolate takes 'factor' or 'targetFps', not both")
         assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"targetFps":60,"mode":"slowmo"}}"#, "targetFps works in smooth mode only; use 'factor' for slowmo")
         assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"factor":2,"mode":"fast"}}"#,
@@ -69,10 +72,30 @@ final class SpecValidationTests: XCTestCase {
         assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"encode":{"codec":"mpeg2video"}}"#,
                        "unsupported codec 'mpeg2video'; use libsvtav1, libx264, libx265")
         assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"output":"out.avi"}"#, "output 'out.avi' must end in .mp4, .mkv or .mov")
-        assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"factor":2,"mode":"slowmo"},"audio":"stretch"}"#,
-                       "audio 'stretch' is not supported yet; use 'drop' (default for slowmo) or 'copy'")
+        assertRejected(#"{"version":1,"source":"a.mp4","interpolate":{"factor":2,"mode":"slowmo"},"audio":"strech"}"#,
+                       "unknown audio mode 'strech'; use copy, drop or stretch (slow motion: time-stretched, pitch kept)")
         assertRejected("[1,2]", "spec must be a JSON object")
         assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"priority":12}"#, "priority must be 0…9, got 12")
+    }
+
+    /// `stretch` is accepted wherever audio is (a plain copy when the duration is kept); anything else
+    /// is refused with the choices.
+    func testAudioModes() throws {
+        let slowmo = try parse(#"{"version":1,"source":"a.mp4","interpolate":{"factor":4,"mode":"slowmo"},"audio":"stretch"}"#)
+        XCTAssertEqual(slowmo.audio, .stretch)
+        XCTAssertEqual(slowmo.effectiveAudio, .stretch)
+        XCTAssertEqual(try parse(#"{"version":1,"source":"a.mp4","interpolate":{"factor":2},"audio":"stretch"}"#).effectiveAudio, .stretch)
+        XCTAssertEqual(try parse(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"audio":"stretch"}"#).effectiveAudio, .stretch)
+        XCTAssertEqual(try parse(#"{"version":1,"source":"a.mp4","interpolate":{"factor":2,"mode":"slowmo"},"audio":"copy"}"#).effectiveAudio, .copy)
+        XCTAssertEqual(try parse(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"audio":"drop"}"#).effectiveAudio, .drop)
+        XCTAssertNoThrow(try JobSpec(source: "a.mp4", interpolate: InterpolateSpec(factor: 8, mode: .slowmo), audio: .stretch).validate())
+        let choices = "copy, drop or stretch (slow motion: time-stretched, pitch kept)"
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"audio":"Stretch"}"#, "unknown audio mode 'Stretch'; use \(choices)")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"audio":""}"#, "unknown audio mode ''; use \(choices)")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"audio":2}"#, "field 'audio' must be a string: \(choices)")
+        XCTAssertEqual(try parse(#"{"version":1,"source":"a.mp4","interpolate":{"factor":2,"mode":"slowmo"},"audio":null}"#).effectiveAudio, .drop,
+                       "null is the default")
+        assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"audio":{"mode":"stretch"}}"#, "field 'audio' must be a string: \(choices)")
     }
 
     func testMediaPathStaysInsideRoot() throws {

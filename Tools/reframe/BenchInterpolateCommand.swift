@@ -1,0 +1,188 @@
+import ArgumentParser
+import Core
+import Enhance
+import Foundation
+import Media
+import Neural
+
+/// Drop-and-restore on real footage: keep the even frames, rebuild the odd ones with each
+/// interpolator (and with the original RIFE code on PyTorch), compare with the real odd frames;
+/// then RIFE's speed against PyTorch and onnxruntime, in the same run.
+struct BenchInterpolate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "interpolate",
+        abstract: "Quality (drop-and-restore PSNR/SSIM) and speed of the interpolators against their references.")
+
+    @Option(help: "Clips in the media cache (or paths).") var clips = "balle1-vp9.avi,cockatoo.mp4"
+    @Option(help: "Methods: rife, mci, blend, repeat, pytorch (the reference RIFE).") var methods = "rife,mci,blend,repeat,pytorch"
+    @Option(help: "Use at most this many source frames of each clip (0: all).") var frames = 0
+    @Option(help: "Sizes for the speed comparison (empty: skip it).") var sizes = "640x360,1280x720"
+    @Option(help: "Threads for every engine.") var threads = 2
+    @Option(help: "Timed runs per engine and size (after one warm-up).") var runs = 3
+    @Flag(help: "Skip the quality part.") var noQuality = false
+    @Flag(help: "Skip PyTorch and onnxruntime in the speed part.") var noReference = false
+    @Flag(help: "Print where our runtime spends its time (first size).") var profile = false
+
+    func run() throws {
+        let options = NeuralRuntimeOptions(threads: threads, memoryBudget: 2 << 30)
+        if !noQuality {
+            for clip in clips.split(separator: ",").map(String.init) { try quality(clip: clip, options: options) }
+        }
+        let sizeList = try sizes.split(separator: ",").map { try Self.size(String($0)) }
+        if !sizeList.isEmpty { try speed(sizes: sizeList, options: options) }
+    }
+
+    // MARK: quality
+
+    private func quality(clip: String, options: NeuralRuntimeOptions) throws {
+        let path = clip.contains("/") ? clip : (ProcessInfo.processInfo.environment["HOME"] ?? "/root") + "/.cache/reframe/media/" + clip
+        guard FileManager.default.isReadableFile(atPath: path) else { throw ValidationError("cannot read \(path); run scripts/fetch-media.sh") }
+        var all: [VideoFrame] = []
+        try SegmentDecoder(path: path, workingPixelFormat: "yuv420p").decodeAll { all.append($0) }
+        if frames > 0 { all = Array(all.prefix(frames)) }
+        let kept = stride(from: 0, to: all.count, by: 2).map { all[$0] }
+        let truth = stride(from: 1, to: all.count - 1, by: 2).map { all[$0] }  // each between two kept frames
+        guard let first = all.first, truth.count > 0 else { throw ValidationError("\(clip) has too few frames") }
+        print("\(clip): \(first.width)×\(first.height), \(all.count) frames; keep the \(kept.count) even ones, restore \(truth.count)")
+        print("method      PSNR (Y) dB   SSIM (Y)   seconds")
+        var results: [String: Double] = [:]
+        for method in methods.split(separator: ",").map(String.init) {
+            let start = Date()
+            let restored: [VideoFrame]
+            switch method {
+            case "repeat": restored = Array(kept.prefix(truth.count))
+            case "pytorch": restored = try pytorchMiddles(kept: Array(kept.prefix(truth.count + 1)))
+            default: restored = try middles(method: method, kept: Array(kept.prefix(truth.count + 1)))
+            }
+            let seconds = Date().timeIntervalSince(start)
+            let psnr = try zip(restored, truth).map { try PictureQuality.psnr($0, $1) }.map { min($0, 100) }
+            let ssim = try zip(restored, truth).map { try PictureQuality.ssim($0, $1) }
+            let meanPSNR = psnr.reduce(0, +) / Double(psnr.count)
+            results[method] = meanPSNR
+            print(method.padding(toLength: 10, withPad: " ", startingAt: 0)
+                + String(format: "  %11.2f  %9.4f  %8.1f", meanPSNR, ssim.reduce(0, +) / Double(ssim.count), seconds))
+        }
+        if let ours = results["rife"], let reference = results["pytorch"] {
+            print(String(format: "rife − pytorch: %+.3f dB (goal: within 0.1)", ours - reference))
+        }
+        if let ours = results["rife"], let mci = results["mci"] { print(String(format: "rife − mci: %+.2f dB", ours - mci)) }
+    }
+
+    /// In-betweens at t = ½ between consecutive kept frames, through the interpolator as the stage
+    /// runs it: chunks of 24 frames plus the next chunk's first as lookahead.
+    private func middles(method: String, kept: [VideoFrame]) throws -> [VideoFrame] {
+        let f = kept[0]
+        let interpolator = try InterpolatorRegistry.make(model: method, width: f.width, height: f.height, pixelFormat: f.pixelFormat)
+        var out: [VideoFrame] = []
+        let chunk = 24
+        for start in stride(from: 0, to: kept.count - 1, by: chunk) {
+            let frames = Array(kept[start..<min(start + chunk + 1, kept.count)])
+            let samples = (0..<(frames.count - 1)).map { OutputTiming.Sample(pts: Int64(start + $0), left: $0, position: 0.5) }
+            out += try interpolator.interpolate(frames: frames, samples: samples)
+        }
+        return out
+    }
+
+    /// The original RIFE code on PyTorch, fed the same RGB the Swift interpolator sees.
+    private func pytorchMiddles(kept: [VideoFrame]) throws -> [VideoFrame] {
+        let f = kept[0]
+        let toRGB = try FrameScaler(from: (f.width, f.height, f.pixelFormat), to: (f.width, f.height, "rgb24"), filter: .bilinear)
+        let fromRGB = try FrameScaler(from: (f.width, f.height, "rgb24"), to: (f.width, f.height, f.pixelFormat), filter: .bilinear)
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("reframe-bench-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        var raw = Data()
+        for frame in kept { raw.append(contentsOf: try toRGB.scale(frame).data) }
+        try raw.write(to: work.appendingPathComponent("kept.rgb"))
+        _ = try Self.reference(["--threads", String(threads), "restore", "--frames", work.appendingPathComponent("kept.rgb").path,
+                                "--width", String(f.width), "--height", String(f.height), "--out", work.appendingPathComponent("middles.rgb").path])
+        let middles = [UInt8](try Data(contentsOf: work.appendingPathComponent("middles.rgb")))
+        let size = f.width * f.height * 3
+        guard middles.count == size * (kept.count - 1) else { throw ValidationError("the PyTorch reference returned \(middles.count) bytes") }
+        return try (0..<(kept.count - 1)).map { i in
+            try fromRGB.scale(VideoFrame(width: f.width, height: f.height, pixelFormat: "rgb24", data: Array(middles[(i * size)..<((i + 1) * size)]), pts: Int64(i)))
+        }
+    }
+
+    // MARK: speed
+
+    private func speed(sizes: [(Int, Int)], options: NeuralRuntimeOptions) throws {
+        print("RIFE HDv3, ms per interpolated frame, median of \(runs) runs, \(threads) threads (PyTorch with OPENBLAS_NUM_THREADS=1)")
+        print("size        reframe   pytorch   onnxruntime   ÷pytorch  ÷onnxruntime")
+        for (w, h) in sizes {
+            let network = try RIFENetwork.shared(scale: 1, options: options)
+            // Content does not change the work; a textured frame and a shifted copy.
+            let plane = w * h
+            let a = (0..<(3 * plane)).map { i in Float((i % w) * 7 % 251 + (i / w) * 3 % 13) / 264 }
+            let b = (0..<(3 * plane)).map { i in a[(i + 5 + 3 * w) % (3 * plane)] }
+            var out = [Float](repeating: 0, count: 3 * plane)
+            var times: [Double] = []
+            for run in 0...runs {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try out.withUnsafeMutableBufferPointer { try network.middle(a, b, width: w, height: h, output: $0.baseAddress!) }
+                if run > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+            }
+            let ours = times.sorted()[times.count / 2]
+            if profile && (w, h) == sizes[0] { try printProfile(network, width: w, height: h) }
+            if noReference {
+                print("\(w)×\(h)".padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: "  %7.0f", ours))
+                continue
+            }
+            let json = try Self.reference(["--threads", String(threads), "speed", "--size", "\(w)x\(h)", "--runs", String(runs)])
+            guard let figures = try JSONSerialization.jsonObject(with: json) as? [String: Any],
+                  let torch = figures["torch_ms"] as? Double, let onnx = figures["onnx_ms"] as? Double else {
+                throw ValidationError("the speed reference printed no figures")
+            }
+            print("\(w)×\(h)".padding(toLength: 10, withPad: " ", startingAt: 0)
+                + String(format: "  %7.0f   %7.0f   %11.0f   %8.2f  %12.2f", ours, torch, onnx, ours / torch, ours / onnx))
+        }
+    }
+
+    private func printProfile(_ network: RIFENetwork, width: Int, height: Int) throws {
+        let (pw, ph) = network.paddedSize(width: width, height: height)
+        let input = Tensor(shape: [1, 3, ph, pw], data: (0..<(3 * pw * ph)).map { Float($0 % 251) / 251 })
+        let steps = try network.executor.profile([input, input])
+        let total = steps.reduce(0) { $0 + $1.milliseconds }
+        var byKind: [String: Double] = [:]
+        let layers = try network.executor.layerImplementations(inputShapes: [input.shape, input.shape])
+        let kinds = Dictionary(layers.map { line -> (String, String) in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            return (String(parts[0]), parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : "?")
+        }, uniquingKeysWith: { a, _ in a })
+        for s in steps { byKind[kinds[s.step.components(separatedBy: " ").first ?? s.step] ?? s.step, default: 0] += s.milliseconds }
+        print(String(format: "profile: %.1f ms in %d steps; by implementation:", total, steps.count))
+        for (kind, ms) in byKind.sorted(by: { $0.value > $1.value }).prefix(16) { print(String(format: "  %8.1f ms  %@", ms, kind)) }
+        print("slowest steps:")
+        for s in steps.sorted(by: { $0.milliseconds > $1.milliseconds }).prefix(12) { print(String(format: "  %8.1f ms  %@", s.milliseconds, s.step)) }
+    }
+
+    // MARK: helpers
+
+    /// Runs benchmarks/reference/rife_reference.py with the reference environment's Python; returns stdout.
+    static func reference(_ arguments: [String]) throws -> Data {
+        let python = try run("benchmarks/reference/env.sh", [], environment: [:]).trimmingCharacters(in: .whitespacesAndNewlines)
+        return Data(try run(python, ["benchmarks/reference/rife_reference.py"] + arguments, environment: ["OPENBLAS_NUM_THREADS": "1"]).utf8)
+    }
+
+    static func run(_ tool: String, _ arguments: [String], environment: [String: String]) throws -> String {
+        let process = Foundation.Process()
+        process.executableURL = URL(fileURLWithPath: tool.hasPrefix("/") ? tool : FileManager.default.currentDirectoryPath + "/" + tool)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("\(tool) \(arguments.prefix(3).joined(separator: " ")) failed (\(process.terminationStatus)); run from the repository root")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func size(_ text: String) throws -> (Int, Int) {
+        let dims = text.lowercased().split(separator: "x").compactMap { Int($0) }
+        guard dims.count == 2, dims.allSatisfy({ $0 >= 32 }) else { throw ValidationError("sizes must be WxH, e.g. 640x360") }
+        return (dims[0], dims[1])
+    }
+}
