@@ -77,7 +77,8 @@ let package = Package(
         // Helpers shared by the test targets: clips made with libav, output inspection, PSNR.
         .target(name: "TestSupport", dependencies: ["Pipeline", "Media", "Core"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
-        .testTarget(name: "NeuralTests", dependencies: ["Neural", "OneDNN"], path: "Tests/NeuralTests"),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "OneDNN", "ZIPFoundation"], path: "Tests/NeuralTests",
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "EnhanceTests", dependencies: ["Enhance", "Neural", "Media", "TestSupport"], path: "Tests/EnhanceTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Enhance", "TestSupport"], path: "Tests/MediaTests"),

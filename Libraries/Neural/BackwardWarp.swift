@@ -18,8 +18,10 @@ enum BackwardWarp {
                 let src = image + n * channels * plane
                 let out = dst + n * channels * plane + y * w
                 for x in 0..<w {
-                    let sx = min(max(Float(x) + u[x], 0), maxX)
-                    let sy = min(max(Float(y) + v[x], 0), maxY)
+                    // Written so that NaN goes to 0, as PyTorch's border clamp does (and Int() never sees it).
+                    let fx = Float(x) + u[x], fy = Float(y) + v[x]
+                    let sx = fx > 0 ? min(fx, maxX) : 0
+                    let sy = fy > 0 ? min(fy, maxY) : 0
                     let x0 = Int(sx), y0 = Int(sy)  // non-negative, so truncation is floor
                     let ax = sx - Float(x0), ay = sy - Float(y0)
                     let x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
@@ -40,14 +42,18 @@ enum BackwardWarp {
 enum MaskedBlend {
     static func run(a: UnsafePointer<Float>, b: UnsafePointer<Float>, channels: Int, mask: UnsafePointer<Float>, maskChannels: Int,
                     maskChannel: Int, batch: Int, plane: Int, dst: UnsafeMutablePointer<Float>, threads: Int) {
-        HostKernels.parallel(batch * channels, threads: threads) { planes in
-            for p in planes {
-                let n = p / channels
-                let m = mask + (n * maskChannels + maskChannel) * plane
-                let (pa, pb, out) = (a + p * plane, b + p * plane, dst + p * plane)
-                for i in 0..<plane {
-                    let s = 1 / (1 + exp(-m[i]))
-                    out[i] = pa[i] * s + pb[i] * (1 - s)
+        // Rows of 1024 pixels: the sigmoid is computed once per pixel for all channels.
+        let chunk = 1024, chunks = (plane + chunk - 1) / chunk
+        HostKernels.parallel(batch * chunks, threads: threads) { parts in
+            var weights = [Float](repeating: 0, count: chunk)
+            for part in parts {
+                let n = part / chunks, start = (part % chunks) * chunk, count = min(chunk, plane - start)
+                let m = mask + (n * maskChannels + maskChannel) * plane + start
+                for i in 0..<count { weights[i] = 1 / (1 + exp(-m[i])) }
+                for c in 0..<channels {
+                    let offset = (n * channels + c) * plane + start
+                    let (pa, pb, out) = (a + offset, b + offset, dst + offset)
+                    for i in 0..<count { out[i] = pa[i] * weights[i] + pb[i] * (1 - weights[i]) }
                 }
             }
         }

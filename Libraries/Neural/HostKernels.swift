@@ -60,30 +60,41 @@ enum HostKernels {
 
     /// A separable resize: output x reads source columns `columns[taps·x + k]` with weights
     /// `alpha[taps·x + k]` (likewise rows). Horizontal pass over the needed source rows first,
-    /// then the vertical blend — ncnn's order, so rounding matches too.
+    /// then the vertical blend — ncnn's order, so rounding matches too. Horizontally resized rows
+    /// are kept while consecutive output rows read them (an upscale by 4 reads each one 4 times).
     static func separable(columns: [Int], alpha: [Float], rows index: [Int], beta: [Float], src: UnsafePointer<Float>, inShape: [Int],
                           dst: UnsafeMutablePointer<Float>, outShape: [Int], threads: Int) {
         let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
         let taps = alpha.count / max(ow, 1)
+        let slots = taps + 1
         parallel(inShape[0] * inShape[1], threads: threads) { range in
-            var rows = [Float](repeating: 0, count: ow * taps)
-            rows.withUnsafeMutableBufferPointer { r in
+            var cache = [Float](repeating: 0, count: ow * slots)
+            var cached = [Int](repeating: -1, count: slots)  // source row held by each slot
+            var picked = [Int](repeating: 0, count: taps)
+            cache.withUnsafeMutableBufferPointer { r in
                 for p in range {
                     let s = src + p * h * w, d = dst + p * oh * ow
+                    for i in cached.indices { cached[i] = -1 }
                     for y in 0..<oh {
                         for k in 0..<taps {
-                            let row = s + index[taps * y + k] * w, out = r.baseAddress! + k * ow
+                            let sy = index[taps * y + k]
+                            if let slot = cached.firstIndex(of: sy) { picked[k] = slot; continue }
+                            // Evict a slot this output row does not use.
+                            let slot = (0..<slots).first { q in !(0..<k).contains { picked[$0] == q } && !(k..<taps).contains { index[taps * y + $0] == cached[q] } }!
+                            let row = s + sy * w, out = r.baseAddress! + slot * ow
                             for x in 0..<ow {
                                 let a = taps * x
                                 var v: Float = 0
                                 for t in 0..<taps { v += row[columns[a + t]] * alpha[a + t] }
                                 out[x] = v
                             }
+                            cached[slot] = sy
+                            picked[k] = slot
                         }
                         let out = d + y * ow
                         for x in 0..<ow {
                             var v: Float = 0
-                            for k in 0..<taps { v += r[k * ow + x] * beta[taps * y + k] }
+                            for k in 0..<taps { v += r[picked[k] * ow + x] * beta[taps * y + k] }
                             out[x] = v
                         }
                     }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// A value on the stack of the restricted pickle machine. Containers are reference types because
-/// pickle mutates them after memoising them (SETITEMS after BINPUT), and a later BINGET must see that.
+/// A value on the stack of the restricted pickle machine. Lists and dicts are reference types because
+/// pickle mutates them after memoising them (SETITEMS after BINPUT), and a later BINGET must see that;
+/// tuples are too, so that every container can take itself apart without recursion (see `releaseNested`).
 public indirect enum PickleValue: @unchecked Sendable {
     case none
     case bool(Bool)
@@ -9,7 +10,7 @@ public indirect enum PickleValue: @unchecked Sendable {
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case tuple([PickleValue])
+    case tuple(PickleTuple)
     case list(PickleList)
     case dict(PickleDict)
     /// A global the policy allowed, not yet called.
@@ -19,16 +20,70 @@ public indirect enum PickleValue: @unchecked Sendable {
 
     var string: String? { if case .string(let s) = self { return s } else { return nil } }
     var int: Int? { if case .int(let i) = self { return i } else { return nil } }
-    var tuple: [PickleValue]? { if case .tuple(let t) = self { return t } else { return nil } }
+    var tuple: [PickleValue]? { if case .tuple(let t) = self { return t.items } else { return nil } }
+
+    /// Releases `items` without recursing into nested containers. Released the ordinary way, a
+    /// hostile file's million nested tuples would overflow the stack, one frame group per level.
+    /// Here each container that is about to die hands its children to a work list first, so its
+    /// own deinit finds nothing left to release.
+    static func releaseNested(_ items: inout [PickleValue]) {
+        // Containers wait here under their own class types: held as values or as `AnyObject`, the
+        // uniqueness check below does not see a sole owner (Swift 6), and everything would recurse.
+        var tuples: [PickleTuple] = [], lists: [PickleList] = [], dicts: [PickleDict] = []
+        func collect(_ values: inout [PickleValue]) {
+            for value in values {
+                switch value {
+                case .tuple(let t): tuples.append(t)
+                case .list(let l): lists.append(l)
+                case .dict(let d): dicts.append(d)
+                default: break
+                }
+            }
+            values = []
+        }
+        collect(&items)
+        // A container still held elsewhere (the memo, another container) is left alone; one held
+        // only here gives up its children, and dies empty at the end of its iteration.
+        while !(tuples.isEmpty && lists.isEmpty && dicts.isEmpty) {
+            if !tuples.isEmpty {
+                var t = tuples.removeLast()
+                if isKnownUniquelyReferenced(&t) { collect(&t.items) }
+            } else if !lists.isEmpty {
+                var l = lists.removeLast()
+                if isKnownUniquelyReferenced(&l) { collect(&l.items) }
+            } else {
+                var d = dicts.removeLast()
+                if isKnownUniquelyReferenced(&d) {
+                    var flat = d.entries.flatMap { [$0.key, $0.value] }
+                    d.entries = []
+                    collect(&flat)
+                }
+            }
+        }
+    }
+}
+
+public final class PickleTuple: @unchecked Sendable {
+    public fileprivate(set) var items: [PickleValue]
+    init(_ items: [PickleValue]) { self.items = items }
+    deinit { PickleValue.releaseNested(&items) }
 }
 
 public final class PickleList: @unchecked Sendable {
     public var items: [PickleValue] = []
+    deinit { PickleValue.releaseNested(&items) }
 }
 
 /// A dictionary that keeps insertion order (pickle's dicts and `OrderedDict`s both do).
 public final class PickleDict: @unchecked Sendable {
-    public private(set) var entries: [(key: PickleValue, value: PickleValue)] = []
+    public fileprivate(set) var entries: [(key: PickleValue, value: PickleValue)] = []
+
+    deinit {
+        guard !entries.isEmpty else { return }
+        var flat = entries.flatMap { [$0.key, $0.value] }
+        entries = []
+        PickleValue.releaseNested(&flat)
+    }
 
     func set(_ key: PickleValue, _ value: PickleValue) {
         if let s = key.string, let i = entries.firstIndex(where: { $0.key.string == s }) {
@@ -64,6 +119,11 @@ public struct PickleMachine {
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
 
+    /// Opcodes that create objects without going through the policy.
+    private static let objectOpcodes: [UInt8: String] = [
+        0x69: "INST", 0x6F: "OBJ", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4",
+    ]
+
     public init(bytes: [UInt8], offset: Int = 0, policy: any PicklePolicy) {
         self.bytes = bytes
         self.offset = offset
@@ -85,7 +145,7 @@ public struct PickleMachine {
                 guard stack.count == 1 else { throw malformed("STOP with \(stack.count) values on the stack", at) }
                 return stack.removeLast()
             case 0x28: marks.append(stack.count)  // MARK
-            case 0x29: stack.append(.tuple([]))  // EMPTY_TUPLE
+            case 0x29: stack.append(.tuple(PickleTuple([])))  // EMPTY_TUPLE
             case 0x5D: stack.append(.list(PickleList()))  // EMPTY_LIST
             case 0x7D: stack.append(.dict(PickleDict()))  // EMPTY_DICT
             case 0x4E: stack.append(.none)
@@ -99,15 +159,15 @@ public struct PickleMachine {
             case 0x47: stack.append(.float(Double(bitPattern: UInt64(bigEndianBytes: try read(8)))))  // BINFLOAT
             case 0x58: stack.append(.string(try text(count: Int(try littleEndian(4)), at: at)))  // BINUNICODE
             case 0x8C: stack.append(.string(try text(count: Int(try byte()), at: at)))  // SHORT_BINUNICODE
-            case 0x8D: stack.append(.string(try text(count: Int(try littleEndian(8)), at: at)))  // BINUNICODE8
+            case 0x8D: stack.append(.string(try text(count: Int(clamping: try littleEndian(8)), at: at)))  // BINUNICODE8 (clamped: no trap)
             case 0x55: stack.append(.string(try text(count: Int(try byte()), at: at)))  // SHORT_BINSTRING
             case 0x54: stack.append(.string(try text(count: Int(try littleEndian(4)), at: at)))  // BINSTRING
             case 0x43: stack.append(.bytes(try read(Int(try byte()))))  // SHORT_BINBYTES
             case 0x42: stack.append(.bytes(try read(Int(try littleEndian(4)))))  // BINBYTES
-            case 0x74: stack.append(.tuple(try popMark(at)))  // TUPLE
-            case 0x85: stack.append(.tuple(try pop(1, at)))
-            case 0x86: stack.append(.tuple(try pop(2, at)))
-            case 0x87: stack.append(.tuple(try pop(3, at)))
+            case 0x74: stack.append(.tuple(PickleTuple(try popMark(at))))  // TUPLE
+            case 0x85: stack.append(.tuple(PickleTuple(try pop(1, at))))
+            case 0x86: stack.append(.tuple(PickleTuple(try pop(2, at))))
+            case 0x87: stack.append(.tuple(PickleTuple(try pop(3, at))))
             case 0x71: memo[Int(try byte())] = try top(at)  // BINPUT
             case 0x72: memo[Int(try littleEndian(4))] = try top(at)  // LONG_BINPUT
             case 0x94: memo[memo.count] = try top(at)  // MEMOIZE
@@ -147,7 +207,12 @@ public struct PickleMachine {
             case 0x51: stack.append(try policy.persistentLoad(try pop(1, at)[0]))  // BINPERSID
             case 0x50: stack.append(try policy.persistentLoad(.string(try line(at))))  // PERSID
             default:
-                throw NeuralError.unsafeCheckpoint(String(format: "pickle opcode 0x%02x at byte %d is not allowed", op, at))
+                let code = "0x" + (op < 0x10 ? "0" : "") + String(op, radix: 16)
+                // A byte that is no opcode (or one data files never use) means a broken file; an
+                // opcode that builds objects outside the policy means a hostile one.
+                guard var refused = Self.objectOpcodes[op] else { throw malformed("unsupported pickle opcode \(code)", at) }
+                if op == 0x69, let module = try? line(at), let name = try? line(at) { refused += " \(module).\(name)" }  // INST names its class inline
+                throw NeuralError.unsafeCheckpoint("pickle opcode \(code) (\(refused)) at byte \(at) is not allowed")
             }
         }
     }

@@ -269,7 +269,9 @@ struct PlanBuilder {
         let src = try input(node, 0)
         let (n, ic, h, w) = (src.shape[0], src.shape[1], src.shape[2], src.shape[3])
         let (sh, sw) = conv.stride, (kh, kw) = conv.kernel, oc = conv.outChannels
-        guard conv.dilation == (1, 1), conv.outputPadding == (0, 0), sh * sw > 1, kh % sh == 0, kw % sw == 0,
+        // Narrow outputs (RIFE's 5-channel flow and mask head) go to products + scatter: oneDNN has no
+        // fast direct kernel for a few output channels (its GEMM path took 11 ms per phase there).
+        guard oc >= 16, conv.dilation == (1, 1), conv.outputPadding == (0, 0), sh * sw > 1, kh % sh == 0, kw % sw == 0,
               outShape[2] % sh == 0, outShape[3] % sw == 0 else { return false }
         let (qh, qw) = (kh / sh, kw / sw), (ph, pw) = (outShape[2] / sh, outShape[3] / sw)
         struct Phase { var r: Int, s: Int, padBegin: [Int], padEnd: [Int], weights: [Float] }
@@ -295,10 +297,7 @@ struct PlanBuilder {
             }
         }
         let phaseDims = [n, oc, ph, pw], weightsDims = [oc, ic, qh, qw]
-        // Narrow outputs (RIFE's 5-channel flow and mask) stay plain: blocking would pad them to 16
-        // channels, and their readers (sums, resizes) want plain tensors anyway.
-        let blocked = oc >= 16
-        let phaseLayout = blocked ? try TensorLayout.blocked16(phaseDims) : try TensorLayout.plain(phaseDims)
+        let phaseLayout = try TensorLayout.blocked16(phaseDims)
         let postOps: [PostOp] = conv.activation.map { [.activation(activation($0))] } ?? []
         var primitives: [Primitive] = []
         var sourceLayout = src.layout
@@ -329,12 +328,12 @@ struct PlanBuilder {
             args.append((.dst, out.memory))
             try execute(primitive, args, label: node.name + " phase \(phase.r),\(phase.s)")
         }
-        let dst = try place(shape: outShape, layout: blocked ? try .blocked16(outShape) : try .plain(outShape))
+        let dst = try place(shape: outShape, layout: try .blocked16(outShape))
         let (dstOffset, threads, computeEngine) = (dst.offset, threads, engine)
         steps.append(PlanStep(label: node.name + " interleave") { base in
             try computeEngine.wait()
             DeconvolutionPhases.interleave(phases: outputs.map { UnsafePointer((base + $0).assumingMemoryBound(to: Float.self)) },
-                                           stride: (sh, sw), batch: n, channels: oc, height: ph, width: pw, blocked: blocked,
+                                           stride: (sh, sw), batch: n, channels: oc, height: ph, width: pw,
                                            dst: (base + dstOffset).assumingMemoryBound(to: Float.self), threads: threads)
         })
         layers.append("\(node.name): deconvolution as \(phases.count) phase convolutions \(primitives[0].implementation) + interleave host")

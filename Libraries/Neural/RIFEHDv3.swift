@@ -29,10 +29,12 @@ public enum RIFEHDv3 {
         var warped = (img0, img1)
         for (level, s) in scales.enumerated() {
             let prefix = "block\(level)"
-            // Block input: frames (warped after the first level), then the state's flow and mask.
-            let full = state.map { g.add("\(prefix).input", .concat(axis: 1), [warped.0, warped.1, $0]) }
-                ?? g.add("\(prefix).input", .concat(axis: 1), [img0, img1])
-            let x = s == 1 ? full : g.add("\(prefix).down", .interpolate(Interpolation(mode: .bilinear, scale: (1 / s, 1 / s))), [full])
+            // Block input: frames (warped after the first level), then the state's flow and mask —
+            // each resized on its own (resizing is per channel) so the concat runs at low resolution.
+            let parts = state.map { [warped.0, warped.1, $0] } ?? [img0, img1]
+            let down = Interpolation(mode: .bilinear, scale: (1 / s, 1 / s))
+            let resized = s == 1 ? parts : parts.enumerated().map { g.add("\(prefix).down\($0.offset)", .interpolate(down), [$0.element]) }
+            let x = g.add("\(prefix).input", .concat(axis: 1), resized)
             var passes: [Int] = []
             for pass in [Pass.forward, .backward] {
                 passes.append(try block(&g, checkpoint: checkpoint, prefix: prefix, pass: pass, input: x,

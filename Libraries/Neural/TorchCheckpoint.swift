@@ -11,7 +11,7 @@ import ZIPFoundation
 ///   as an 8-byte element count and its raw little-endian elements;
 /// * **zip** (1.6 and later): `<archive>/data.pkl` plus one raw file per storage, `<archive>/data/<key>`.
 public struct TorchCheckpoint: Sendable {
-    /// Tensor names in file order, and the tensors as f32 (f16, bf16 and f64 converted).
+    /// Tensor names in file order, and the tensors as f32 (f16, bf16, f64 and integers converted).
     public let names: [String]
     private let tensors: [String: Tensor]
 
@@ -25,6 +25,7 @@ public struct TorchCheckpoint: Sendable {
         guard FileManager.default.fileExists(atPath: url.path) else { throw NeuralError.missingFile(url.path) }
         let data = try Data(contentsOf: url, options: .mappedIfSafe)
         let isZip = data.starts(with: [0x50, 0x4B, 0x03, 0x04])
+        if isZip { try checkZip64End(data) }
         return try (isZip ? loadZip(url) : loadLegacy([UInt8](data))).stripping(stripPrefix)
     }
 
@@ -71,8 +72,11 @@ public struct TorchCheckpoint: Sendable {
             guard offset + 8 <= bytes.count else { throw NeuralError.malformedModel("storage '\(key)' is cut off") }
             let count = bytes[offset..<(offset + 8)].reversed().reduce(0) { $0 << 8 | Int($1) }
             offset += 8
+            // Compared before multiplying: a corrupt count must not overflow.
+            guard count >= 0, count <= (bytes.count - offset) / storage.type.size else {
+                throw NeuralError.malformedModel("storage '\(key)' is cut off")
+            }
             let length = count * storage.type.size
-            guard count >= 0, length <= bytes.count - offset else { throw NeuralError.malformedModel("storage '\(key)' is cut off") }
             storages[key] = Array(bytes[offset..<(offset + length)])
             offset += length
         }
@@ -86,8 +90,15 @@ public struct TorchCheckpoint: Sendable {
         }
         func contents(_ entry: Entry) throws -> [UInt8] {
             var out = [UInt8]()
-            out.reserveCapacity(Int(entry.uncompressedSize))
-            _ = try archive.extract(entry, skipCRC32: false) { out.append(contentsOf: $0) }
+            // The size is the archive's claim, so it only bounds the reservation.
+            out.reserveCapacity(Int(min(entry.uncompressedSize, 1 << 28)))
+            do {
+                // ZIPFoundation computes the checksum but leaves the comparison to the caller.
+                let checksum = try archive.extract(entry, skipCRC32: false) { out.append(contentsOf: $0) }
+                guard checksum == entry.checksum else { throw NeuralError.malformedModel("zip entry \(entry.path) fails its CRC-32 check") }
+            } catch let error as NeuralError { throw error } catch {
+                throw NeuralError.malformedModel("cannot read zip entry \(entry.path): \(error)")
+            }
             return out
         }
         guard let pickle = archive.first(where: { $0.path == "data.pkl" || $0.path.hasSuffix("/data.pkl") }) else {
@@ -103,6 +114,23 @@ public struct TorchCheckpoint: Sendable {
             storages[key] = try contents(entry)
         }
         return try materialise(root, storages: storages)
+    }
+
+    /// ZIPFoundation 0.9 traps, instead of throwing, on a ZIP64 end record whose central-directory
+    /// offset does not fit an `off_t`, and `torch.save` always writes ZIP64 end records: check that
+    /// offset first, finding the record as ZIPFoundation does (the last end-of-directory signature,
+    /// the ZIP64 record just before its 20-byte locator).
+    static func checkZip64End(_ data: Data) throws {
+        let b = [UInt8](data.suffix((1 << 16) + 22 + 20 + 56))  // the end records sit within the comment's reach
+        func integer(_ at: Int, _ count: Int) -> UInt64 { (0..<count).reduce(0) { $0 | UInt64(b[at + $1]) << (8 * $1) } }
+        guard b.count >= 22, let end = stride(from: b.count - 22, through: 0, by: -1).first(where: { integer($0, 4) == 0x0605_4B50 }) else {
+            return  // no end record at all: ZIPFoundation refuses the archive itself
+        }
+        let record = end - 20 - 56
+        guard record >= 0, integer(record, 4) == 0x0606_4B50 else { return }
+        guard integer(record + 48, 8) <= UInt64(data.count) else {
+            throw NeuralError.malformedModel("zip checkpoint's ZIP64 end record places the central directory past the end of the file")
+        }
     }
 
     /// Turns the unpickled state dict into named f32 tensors.
@@ -123,12 +151,15 @@ public struct TorchCheckpoint: Sendable {
 /// Element types a checkpoint's storages may have.
 enum TorchScalarType: String, Sendable {
     case float = "FloatStorage", half = "HalfStorage", bfloat16 = "BFloat16Storage", double = "DoubleStorage"
+    /// Integer storages (BatchNorm's `num_batches_tracked` is int64); read as f32 like the rest.
+    case long = "LongStorage", int = "IntStorage", short = "ShortStorage", char = "CharStorage", byte = "ByteStorage", bool = "BoolStorage"
 
     var size: Int {
         switch self {
-        case .float: 4
-        case .half, .bfloat16: 2
-        case .double: 8
+        case .float, .int: 4
+        case .half, .bfloat16, .short: 2
+        case .double, .long: 8
+        case .char, .byte, .bool: 1
         }
     }
 
@@ -138,6 +169,12 @@ enum TorchScalarType: String, Sendable {
         case .half: return Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
         case .bfloat16: return Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
         case .double: return Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+        case .long: return Float(Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
+        case .int: return Float(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
+        case .short: return Float(Int16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)))
+        case .char: return Float(p.load(fromByteOffset: i, as: Int8.self))
+        case .byte: return Float(p.load(fromByteOffset: i, as: UInt8.self))
+        case .bool: return p.load(fromByteOffset: i, as: UInt8.self) != 0 ? 1 : 0
         }
     }
 }
@@ -155,12 +192,23 @@ struct TorchTensorView: Sendable {
     var shape: [Int]
     var strides: [Int]
 
+    /// Most elements a tensor may have: only stride-0 (expanded) views can exceed their storage,
+    /// and a corrupt shape must not allocate without bound.
+    static let maxElements = 1 << 30
+
     func read(_ raw: [UInt8], name: String) throws -> Tensor {
-        let count = shape.reduce(1, *)
         guard shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }), offset >= 0 else {
             throw NeuralError.malformedModel("tensor '\(name)' has negative sizes or strides")
         }
-        let last = offset + zip(shape, strides).reduce(0) { $0 + max($1.0 - 1, 0) * $1.1 }
+        // Element count and last element read, with overflow reported rather than trapped.
+        var count = 1, last = offset, overflow = false
+        for (size, stride) in zip(shape, strides) {
+            let c = count.multipliedReportingOverflow(by: size), span = max(size - 1, 0).multipliedReportingOverflow(by: stride)
+            let l = last.addingReportingOverflow(span.partialValue)
+            overflow = overflow || c.overflow || span.overflow || l.overflow
+            (count, last) = (c.partialValue, l.partialValue)
+        }
+        guard !overflow, count <= Self.maxElements else { throw NeuralError.malformedModel("tensor '\(name)' has absurd sizes \(shape)") }
         guard count == 0 || last < raw.count / storage.type.size else {
             throw NeuralError.malformedModel("tensor '\(name)' reads past its storage")
         }

@@ -30,10 +30,11 @@ final class OperationTests: XCTestCase {
     func testDeconvolutionsMatchScatterLoop() throws {
         var p = Pattern(seed: 2)
         // waifu2x's 4×4 stride-2 pad-3 layer, a 3×3 stride-2 one (36 products: a partial channel block),
-        // and a stride-1 one run as products + scatter; RIFE's 4×4 stride-2 pad-1 layers (5 and 20
-        // outputs: partial channel blocks) and a non-overlapping 2×2 stride-2 one as phase convolutions.
-        for (k, s, pad, oc, path) in [(4, 2, 3, 3, "scatter"), (3, 2, 1, 4, "scatter"), (3, 1, 1, 5, "scatter"),
-                                      (4, 2, 1, 5, "phase"), (4, 2, 1, 20, "phase"), (2, 2, 0, 2, "phase")] {
+        // a stride-1 one and narrow ones (RIFE's 5-channel head) run as products + scatter; kernels that
+        // are whole multiples of the stride with ≥ 16 outputs (RIFE's 4×4 stride-2 pad-1 layers, 20
+        // outputs: a partial channel block; a non-overlapping 2×2 stride-2 one) as phase convolutions.
+        for (k, s, pad, oc, path) in [(4, 2, 3, 3, "scatter"), (3, 2, 1, 4, "scatter"), (3, 1, 1, 5, "scatter"), (4, 2, 1, 5, "scatter"),
+                                      (4, 2, 1, 20, "phase"), (2, 2, 0, 16, "phase")] {
             let conv = Convolution(outChannels: oc, kernel: (k, k), stride: (s, s), pad: (pad, pad, pad, pad), transposed: true,
                                    weights: p.values(oc * 8 * k * k).map { $0 * 0.2 }, bias: p.values(oc), activation: .relu(slope: 0.1))
             let x = p.tensor([1, 8, 9, 11])

@@ -33,7 +33,7 @@ struct BenchUpscale: ParsableCommand {
     @Flag(help: "Print the slowest steps of our runtime (last thread count).")
     var profile = false
 
-    @Flag(help: "Skip ncnn (e.g. where the Python package is missing).")
+    @Flag(help: "Skip ncnn.")
     var noReference = false
 
     func run() throws {
@@ -121,21 +121,15 @@ struct BenchUpscale: ParsableCommand {
         }
     }
 
+    /// The ncnn side, with the reference environment's Python (benchmarks/reference/env.sh makes it).
     private func runReference(files: (param: URL, weights: URL), input: URL, shape: [Int], threads: Int, output: URL) throws -> Double {
-        let process = Foundation.Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", referenceScript, "--param", files.param.path, "--bin", files.weights.path,
-                             "--input", input.path, "--shape", shape.map(String.init).joined(separator: ","),
-                             "--threads", String(threads), "--runs", String(runs), "--output", output.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let ms = json["median_ms"] as? Double else {
-            throw ValidationError("ncnn reference failed (is PyPI ncnn installed? `pip install ncnn`), or pass --no-reference")
+        let python = try BenchInterpolate.run("benchmarks/reference/env.sh", [], environment: [:]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let out = try BenchInterpolate.run(python, [referenceScript, "--param", files.param.path, "--bin", files.weights.path,
+                                                    "--input", input.path, "--shape", shape.map(String.init).joined(separator: ","),
+                                                    "--threads", String(threads), "--runs", String(runs), "--output", output.path],
+                                           environment: [:])
+        guard let json = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], let ms = json["median_ms"] as? Double else {
+            throw ValidationError("the ncnn reference printed no timing")
         }
         return ms
     }
