@@ -389,9 +389,12 @@ struct PlanBuilder {
     /// when the convolution's output feeds nothing else. Returns false, planning nothing, otherwise.
     private mutating func planWinogradF63(_ node: Node, _ conv: Convolution, outShape: [Int]) throws -> Bool {
         let src = try input(node, 0)
-        let ic = src.shape[1]
+        let ic = src.shape[1], oc = conv.outChannels
+        // nChw16c tensors hold whole 16-channel blocks (zeros past the last channel): the kernel runs
+        // on those, with zero weights for the padding, and writes zeros back into it.
+        let (icBlocks, ocBlocks) = ((ic + 15) / 16 * 16, (oc + 15) / 16 * 16)
         guard ComputeEngine.hasAVX512, !conv.transposed, conv.groups == 1, conv.kernel == (3, 3), conv.stride == (1, 1),
-              conv.dilation == (1, 1), ic >= 32, WinogradConvolution.supports(inChannels: ic, outChannels: conv.outChannels)
+              conv.dilation == (1, 1), ic >= 32, oc >= 64, WinogradConvolution.supports(inChannels: icBlocks, outChannels: ocBlocks)
         else { return false }
         var activation = WinogradConvolution.Activation.none
         var output = node
@@ -405,8 +408,16 @@ struct PlanBuilder {
             }
         default: return false
         }
-        let kernel = WinogradConvolution(weights: conv.weights, bias: conv.bias, inChannels: ic, outChannels: conv.outChannels,
-                                         activation: activation)
+        if case .prelu(let slopes) = activation, slopes.count == oc, oc < ocBlocks {
+            activation = .prelu(slopes: slopes + [Float](repeating: 0, count: ocBlocks - oc))
+        }
+        var weights = conv.weights
+        if (icBlocks, ocBlocks) != (ic, oc) {
+            weights = [Float](repeating: 0, count: ocBlocks * icBlocks * 9)
+            for o in 0..<oc { for i in 0..<ic { for k in 0..<9 { weights[(o * icBlocks + i) * 9 + k] = conv.weights[(o * ic + i) * 9 + k] } } }
+        }
+        let kernel = WinogradConvolution(weights: weights, bias: conv.bias.map { $0 + [Float](repeating: 0, count: ocBlocks - oc) },
+                                         inChannels: icBlocks, outChannels: ocBlocks, activation: activation)
         let source = try reordered(src, to: try .blocked16(src.shape), label: node.name)
         let dst = try place(shape: outShape, layout: try .blocked16(outShape))
         hostScratch.reserve(kernel.scratchBytes(threads: threads))

@@ -24,14 +24,18 @@ public final class WinogradConvolution: @unchecked Sendable {
     public let outChannels: Int
     /// Tiles per block: a multiple of 6 (the GEMM's row count).
     public let tilesPerBlock: Int
-    /// [64 positions][outChannels/64][inChannels][64]: one packed GEMM operand per position.
+    /// Groups of 64 output channels the GEMM computes; the last may be partly padding.
+    private var groups: Int { (outChannels + 63) / 64 }
+    /// [64 positions][groups][inChannels][64]: one packed GEMM operand per position, zero past outChannels.
     private let weights: UnsafeMutableRawPointer
     private let bias: UnsafeMutableRawPointer
     private let slopes: UnsafeMutableRawPointer?
 
-    /// Input channels must be a multiple of 16 and output channels of 64 (the GEMM's width).
+    /// Channel counts must be whole 16-channel blocks (callers zero-pad, as nChw16c tensors are).
+    /// Output channels past a multiple of 64 ride in a zero-padded last GEMM group: 96 channels
+    /// cost the GEMM work of 128, the transforms only their own.
     public static func supports(inChannels: Int, outChannels: Int) -> Bool {
-        inChannels > 0 && inChannels % 16 == 0 && outChannels > 0 && outChannels % 64 == 0
+        inChannels > 0 && inChannels % 16 == 0 && outChannels > 0 && outChannels % 16 == 0
     }
 
     /// `weights` are [outChannels][inChannels][3][3], as in ncnn and oneDNN's plain layout.
@@ -45,14 +49,16 @@ public final class WinogradConvolution: @unchecked Sendable {
         let floatsPerTile = 64 * (inChannels + 64)
         tilesPerBlock = max(6, (196_608 / floatsPerTile) / 6 * 6)
 
-        let count = 64 * outChannels * inChannels
+        let groups = (outChannels + 63) / 64
+        let count = 64 * groups * 64 * inChannels
         self.weights = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
         let packed = self.weights.bindMemory(to: Float.self, capacity: count)
+        packed.initialize(repeating: 0, count: count)
         weights.withUnsafeBufferPointer { w in
             for o in 0..<outChannels {
                 for c in 0..<inChannels {
                     let u = WinogradF63.kernel(w.baseAddress! + (o * inChannels + c) * 9)
-                    for p in 0..<64 { packed[((p * (outChannels / 64) + o / 64) * inChannels + c) * 64 + o % 64] = Float(u[p]) }
+                    for p in 0..<64 { packed[((p * groups + o / 64) * inChannels + c) * 64 + o % 64] = Float(u[p]) }
                 }
             }
         }
@@ -165,16 +171,16 @@ public final class WinogradConvolution: @unchecked Sendable {
         // with the transformed input, and each weight panel is reused by every row group in L1.
         let (ic, vs, ms) = (inChannels, inputStride, productStride)
         let a = UnsafePointer(v.assumingMemoryBound(to: Float.self))
-        for j in 0..<outChannels / 64 {
+        for j in 0..<groups {
             for p in 0..<64 {
-                let b = UnsafeRawPointer(weights + ((p * (outChannels / 64) + j) * ic) * 256)
+                let b = UnsafeRawPointer(weights + ((p * groups + j) * ic) * 256)
                 for r in stride(from: 0, to: rows, by: 6) {
                     multiply6x64(a + p * vs + r * ic, lda: ic, b, m + (p * ms + r * 64) * 4, ldc: 64, k: ic)
                 }
             }
             for tile in 0..<count {
                 let (ty, tx) = ((firstTile + tile) / g.tilesX, (firstTile + tile) % g.tilesX)
-                for o in stride(from: 0, to: 64, by: 16) {
+                for o in stride(from: 0, to: min(64, outChannels - j * 64), by: 16) {
                     transformOutput(m + (tile * 64 + o) * 4, dst, g, y0: ty * 6, x0: tx * 6, channel: j * 64 + o, temp: temp)
                 }
             }

@@ -14,12 +14,15 @@ final class WinogradF63Tests: XCTestCase {
     func testConvolutionsMatchReferenceLoop() throws {
         var p = Pattern(seed: 11)
         // Padding on all sides and none; sizes that are not multiples of the 6×6 output tile; more
-        // tiles than one block holds (64→64 takes 24 tiles per block; 26×31 has 30).
+        // tiles than one block holds (64→64 takes 24 tiles per block; 26×31 has 30); RIFE's 90→90
+        // (channels padded to 96 in the blocked layout; the last GEMM group is half padding) and 45→80.
         let cases: [(ic: Int, oc: Int, h: Int, w: Int, pad: (Int, Int, Int, Int), act: ActivationFunction?)] = [
             (32, 64, 26, 31, (1, 1, 1, 1), nil),
             (64, 64, 13, 8, (1, 1, 1, 1), .relu(slope: 0)),
             (48, 128, 9, 20, (0, 0, 0, 0), .relu(slope: 0.1)),
             (32, 64, 7, 7, (2, 0, 1, 2), .relu(slope: 0.2)),
+            (90, 90, 12, 19, (1, 1, 1, 1), .relu(slope: 0.25)),
+            (45, 80, 10, 9, (1, 1, 1, 1), nil),
         ]
         for c in cases {
             let conv = Convolution(outChannels: c.oc, kernel: (3, 3), pad: c.pad, weights: p.values(c.oc * c.ic * 9).map { $0 * 0.1 },
