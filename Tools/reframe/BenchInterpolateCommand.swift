@@ -19,6 +19,7 @@ struct BenchInterpolate: ParsableCommand {
     @Option(help: "Sizes for the speed comparison (empty: skip it).") var sizes = "640x360,1280x720"
     @Option(help: "Threads for every engine.") var threads = 2
     @Option(help: "Timed runs per engine and size (after one warm-up).") var runs = 3
+    @Option(help: "Frames of the mci vs ffmpeg minterpolate comparison, 25 → 60 fps at 640×480 (0: skip it).") var mciFrames = 30
     @Flag(help: "Skip the quality part.") var noQuality = false
     @Flag(help: "Skip PyTorch and onnxruntime in the speed part.") var noReference = false
     @Flag(help: "Print where our runtime spends its time (first size).") var profile = false
@@ -30,6 +31,21 @@ struct BenchInterpolate: ParsableCommand {
         }
         let sizeList = try sizes.split(separator: ",").map { try Self.size(String($0)) }
         if !sizeList.isEmpty { try speed(sizes: sizeList, options: options) }
+        if mciFrames > 0 { try mciSpeed() }
+    }
+
+    /// Our `mci` against the ffmpeg CLI's minterpolate on the same decoded frames (see MCISpeedComparison).
+    private func mciSpeed() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("reframe-bench-mci-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let clip = work.appendingPathComponent("balle-640x480.mp4").path
+        let source = (ProcessInfo.processInfo.environment["HOME"] ?? "/root") + "/.cache/reframe/media/balle-jbart.mp4"
+        _ = try Self.run("/usr/bin/ffmpeg", ["-v", "error", "-i", source, "-frames:v", String(mciFrames + 2), "-vf", "scale=640:480",
+                                             "-c:v", "libx264", "-crf", "10", "-an", clip], environment: [:])
+        let t = try MCISpeedComparison.run(source: clip, targetFps: 60, frames: mciFrames, threads: threads, runs: runs)
+        print(String(format: "mci 25 → 60 fps, 640×480, %d frames: reframe %.2f s, ffmpeg minterpolate %.2f s, ratio %.2f (median of %d)",
+                     mciFrames, t.oursSeconds, t.ffmpegSeconds, t.oursSeconds / t.ffmpegSeconds, runs))
     }
 
     // MARK: quality
@@ -108,9 +124,12 @@ struct BenchInterpolate: ParsableCommand {
 
     private func speed(sizes: [(Int, Int)], options: NeuralRuntimeOptions) throws {
         print("RIFE HDv3, ms per interpolated frame, median of \(runs) runs, \(threads) threads (PyTorch with OPENBLAS_NUM_THREADS=1)")
-        print("size        reframe   pytorch   onnxruntime   ÷pytorch  ÷onnxruntime")
+        print("size        reframe   pytorch   onnxruntime   ÷pytorch  ÷onnxruntime   reframe memory")
         for (w, h) in sizes {
-            let network = try RIFENetwork.shared(scale: 1, options: options)
+            // The reference's advice: flow at half resolution above 1080p.
+            let network = try RIFENetwork.shared(scale: w * h > 1920 * 1088 ? 0.5 : 1, options: options)
+            let (pw, ph) = network.paddedSize(width: w, height: h)
+            let megabytes = try network.executor.memoryFootprint(inputShapes: [[1, 3, ph, pw], [1, 3, ph, pw]]) >> 20
             // Content does not change the work; a textured frame and a shifted copy.
             let plane = w * h
             let a = (0..<(3 * plane)).map { i in Float((i % w) * 7 % 251 + (i / w) * 3 % 13) / 264 }
@@ -125,16 +144,17 @@ struct BenchInterpolate: ParsableCommand {
             let ours = times.sorted()[times.count / 2]
             if profile && (w, h) == sizes[0] { try printProfile(network, width: w, height: h) }
             if noReference {
-                print("\(w)×\(h)".padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: "  %7.0f", ours))
+                print("\(w)×\(h)".padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: "  %7.0f         -             -          -             -   %6d MB", ours, megabytes))
                 continue
             }
-            let json = try Self.reference(["--threads", String(threads), "speed", "--size", "\(w)x\(h)", "--runs", String(runs)])
+            let json = try Self.reference(["--threads", String(threads), "speed", "--size", "\(w)x\(h)", "--runs", String(runs),
+                                           "--scale", String(network.scale)])
             guard let figures = try JSONSerialization.jsonObject(with: json) as? [String: Any],
                   let torch = figures["torch_ms"] as? Double, let onnx = figures["onnx_ms"] as? Double else {
                 throw ValidationError("the speed reference printed no figures")
             }
             print("\(w)×\(h)".padding(toLength: 10, withPad: " ", startingAt: 0)
-                + String(format: "  %7.0f   %7.0f   %11.0f   %8.2f  %12.2f", ours, torch, onnx, ours / torch, ours / onnx))
+                + String(format: "  %7.0f   %7.0f   %11.0f   %8.2f  %12.2f   %6d MB", ours, torch, onnx, ours / torch, ours / onnx, megabytes))
         }
     }
 

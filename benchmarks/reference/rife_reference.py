@@ -98,24 +98,26 @@ def restore(net, args):
 class Inference(torch.nn.Module):
     """img0, img1 → middle frame, with the reference's scale list fixed (for tracing to ONNX)."""
 
-    def __init__(self, net):
+    def __init__(self, net, scale=1.0):
         super().__init__()
         self.net = net
+        self.scales = [4 / scale, 2 / scale, 1 / scale]
 
     def forward(self, img0, img1):
-        return self.net(torch.cat((img0, img1), 1), [4, 2, 1])[2][2]
+        return self.net(torch.cat((img0, img1), 1), self.scales)[2][2]
 
 
 def speed(net, args):
     """Median ms per middle frame of PyTorch and of onnxruntime on an ONNX export (opset 16, GridSample)."""
     import onnxruntime
     w, h = (int(v) for v in args.size.split("x"))
-    align = 32
+    scale = args.scale
+    align = max(32, int(32 / scale))
     ph, pw = ((h - 1) // align + 1) * align, ((w - 1) // align + 1) * align
     g = torch.Generator().manual_seed(0)
     a = torch.rand((1, 3, ph, pw), generator=g)
     b = torch.roll(a, shifts=(3, 5), dims=(2, 3))  # a plausible motion
-    model = Inference(net).eval()
+    model = Inference(net, scale).eval()
 
     def median(f):
         f()  # warm-up
@@ -164,6 +166,7 @@ def main():
     sp = sub.add_parser("speed")
     sp.add_argument("--size", default="640x360")
     sp.add_argument("--runs", type=int, default=3)
+    sp.add_argument("--scale", type=float, default=1.0)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     net = load_network(args.models)
