@@ -81,30 +81,14 @@ public final class NeuralInterpolator: Interpolator, @unchecked Sendable {
         let rgb = try toRGB?.scale(frame) ?? frame
         let plane = width * height
         var out = [Float](repeating: 0, count: 3 * plane)
-        rgb.data.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for i in 0..<plane {
-                    dst[i] = Float(src[3 * i]) / 255
-                    dst[plane + i] = Float(src[3 * i + 1]) / 255
-                    dst[2 * plane + i] = Float(src[3 * i + 2]) / 255
-                }
-            }
-        }
+        rgb.data.withUnsafeBufferPointer { src in out.withUnsafeMutableBufferPointer { PlanarRGB.unpack(src, into: $0, pixels: plane) } }
         return out
     }
 
     private func frame(from planar: [Float]) throws -> VideoFrame {
         let plane = width * height
         var packed = [UInt8](repeating: 0, count: 3 * plane)
-        planar.withUnsafeBufferPointer { src in
-            packed.withUnsafeMutableBufferPointer { dst in
-                for i in 0..<plane {
-                    dst[3 * i] = NeuralUpscaler.toByte(src[i])
-                    dst[3 * i + 1] = NeuralUpscaler.toByte(src[plane + i])
-                    dst[3 * i + 2] = NeuralUpscaler.toByte(src[2 * plane + i])
-                }
-            }
-        }
+        planar.withUnsafeBufferPointer { src in packed.withUnsafeMutableBufferPointer { PlanarRGB.pack(src, into: $0, pixels: plane) } }
         let rgb = VideoFrame(width: width, height: height, pixelFormat: "rgb24", data: packed, pts: 0)
         return try fromRGB?.scale(rgb) ?? rgb
     }

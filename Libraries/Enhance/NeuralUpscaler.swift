@@ -47,40 +47,21 @@ public final class NeuralUpscaler: Upscaler, @unchecked Sendable {
         let (w, h, ow, oh) = (width, height, width * s, height * s)
         return try lock.withLock {
             let plane = w * h
-            rgb.data.withUnsafeBufferPointer { src in
-                input.withUnsafeMutableBufferPointer { dst in
-                    for i in 0..<plane {
-                        dst[i] = Float(src[3 * i]) / 255
-                        dst[plane + i] = Float(src[3 * i + 1]) / 255
-                        dst[2 * plane + i] = Float(src[3 * i + 2]) / 255
-                    }
-                }
-            }
+            rgb.data.withUnsafeBufferPointer { src in input.withUnsafeMutableBufferPointer { PlanarRGB.unpack(src, into: $0, pixels: plane) } }
             try input.withUnsafeBufferPointer { i in
                 try output.withUnsafeMutableBufferPointer { o in
                     try inference.run(input: i.baseAddress!, width: w, height: h, output: o.baseAddress!)
                 }
             }
             let outPlane = ow * oh
-            output.withUnsafeBufferPointer { src in
-                packed.withUnsafeMutableBufferPointer { dst in
-                    for i in 0..<outPlane {
-                        dst[3 * i] = Self.toByte(src[i])
-                        dst[3 * i + 1] = Self.toByte(src[outPlane + i])
-                        dst[3 * i + 2] = Self.toByte(src[2 * outPlane + i])
-                    }
-                }
-            }
+            output.withUnsafeBufferPointer { src in packed.withUnsafeMutableBufferPointer { PlanarRGB.pack(src, into: $0, pixels: outPlane) } }
             let result = VideoFrame(width: ow, height: oh, pixelFormat: "rgb24", data: packed, pts: frame.pts)
             return try fromRGB?.scale(result) ?? result
         }
     }
 
-    @inline(__always)
-    public static func toByte(_ v: Float) -> UInt8 {
-        let x = v * 255 + 0.5
-        return x <= 0 ? 0 : (x >= 255 ? 255 : UInt8(x))
-    }
+    /// A planar float in 0…1 as the byte the reference applications write.
+    public static func toByte(_ v: Float) -> UInt8 { PlanarRGB.byte(v) }
 }
 
 /// Threads and memory for neural inference: `REFRAME_THREADS` (default: all cores) and
