@@ -14,7 +14,10 @@ struct BenchInterpolate: ParsableCommand {
         abstract: "Quality (drop-and-restore PSNR/SSIM) and speed of the interpolators against their references.")
 
     @Option(help: "Clips in the media cache (or paths).") var clips = "balle1-vp9.avi,cockatoo.mp4"
-    @Option(help: "Methods: rife, mci, blend, repeat, pytorch (the reference RIFE).") var methods = "rife,mci,blend,repeat,pytorch"
+    @Option(help: "Methods: rife, mci, blend, repeat, pytorch (the reference RIFE; --keep 2 only), rife-dN (RIFE bisecting to depth N).")
+    var methods = "rife,mci,blend,repeat,pytorch"
+    @Option(help: "Keep every Nth frame and restore the N−1 between (positions k/N): 2 tests t = ½, 3 tests a target rate's off-grid positions.")
+    var keep = 2
     @Option(help: "Use at most this many source frames of each clip (0: all).") var frames = 0
     @Option(help: "Sizes for the speed comparison (empty: skip it).") var sizes = "640x360,1280x720"
     @Option(help: "Threads for every engine.") var threads = 2
@@ -56,19 +59,24 @@ struct BenchInterpolate: ParsableCommand {
         var all: [VideoFrame] = []
         try SegmentDecoder(path: path, workingPixelFormat: "yuv420p").decodeAll { all.append($0) }
         if frames > 0 { all = Array(all.prefix(frames)) }
-        let kept = stride(from: 0, to: all.count, by: 2).map { all[$0] }
-        let truth = stride(from: 1, to: all.count - 1, by: 2).map { all[$0] }  // each between two kept frames
+        guard keep >= 2 else { throw ValidationError("--keep must be at least 2") }
+        let kept = stride(from: 0, to: all.count, by: keep).map { all[$0] }
+        let intervals = kept.count - 1  // each followed by a kept frame
+        // The real frames between kept ones, interval by interval.
+        let truth = (0..<max(intervals, 0)).flatMap { i in (1..<keep).map { all[i * keep + $0] } }
         guard let first = all.first, truth.count > 0 else { throw ValidationError("\(clip) has too few frames") }
-        print("\(clip): \(first.width)×\(first.height), \(all.count) frames; keep the \(kept.count) even ones, restore \(truth.count)")
+        print("\(clip): \(first.width)×\(first.height), \(all.count) frames; keep one frame in \(keep) (\(kept.count)), restore \(truth.count)")
         print("method      PSNR (Y) dB   SSIM (Y)   seconds")
         var results: [String: Double] = [:]
         for method in methods.split(separator: ",").map(String.init) {
             let start = Date()
             let restored: [VideoFrame]
             switch method {
-            case "repeat": restored = Array(kept.prefix(truth.count))
-            case "pytorch": restored = try pytorchMiddles(kept: Array(kept.prefix(truth.count + 1)))
-            default: restored = try middles(method: method, kept: Array(kept.prefix(truth.count + 1)))
+            case "repeat": restored = (0..<intervals).flatMap { i in [VideoFrame](repeating: kept[i], count: keep - 1) }
+            case "pytorch":
+                guard keep == 2 else { print("pytorch     (the reference makes t = ½ only; skipped)"); continue }
+                restored = try pytorchMiddles(kept: kept)
+            default: restored = try inBetweens(method: method, kept: kept, options: options)
             }
             let seconds = Date().timeIntervalSince(start)
             let psnr = try zip(restored, truth).map { try PictureQuality.psnr($0, $1) }.map { min($0, 100) }
@@ -84,16 +92,23 @@ struct BenchInterpolate: ParsableCommand {
         if let ours = results["rife"], let mci = results["mci"] { print(String(format: "rife − mci: %+.2f dB", ours - mci)) }
     }
 
-    /// In-betweens at t = ½ between consecutive kept frames, through the interpolator as the stage
+    /// In-betweens at k/keep between consecutive kept frames, through the interpolator as the stage
     /// runs it: chunks of 24 frames plus the next chunk's first as lookahead.
-    private func middles(method: String, kept: [VideoFrame]) throws -> [VideoFrame] {
+    private func inBetweens(method: String, kept: [VideoFrame], options: NeuralRuntimeOptions) throws -> [VideoFrame] {
         let f = kept[0]
-        let interpolator = try InterpolatorRegistry.make(model: method, width: f.width, height: f.height, pixelFormat: f.pixelFormat)
+        let interpolator: any Interpolator
+        if method.hasPrefix("rife-d"), let depth = Int(method.dropFirst("rife-d".count)) {
+            interpolator = try NeuralInterpolator(width: f.width, height: f.height, pixelFormat: f.pixelFormat, depth: depth, runtime: options)
+        } else {
+            interpolator = try InterpolatorRegistry.make(model: method, width: f.width, height: f.height, pixelFormat: f.pixelFormat)
+        }
         var out: [VideoFrame] = []
         let chunk = 24
         for start in stride(from: 0, to: kept.count - 1, by: chunk) {
             let frames = Array(kept[start..<min(start + chunk + 1, kept.count)])
-            let samples = (0..<(frames.count - 1)).map { OutputTiming.Sample(pts: Int64(start + $0), left: $0, position: 0.5) }
+            let samples = (0..<(frames.count - 1)).flatMap { i in
+                (1..<keep).map { k in OutputTiming.Sample(pts: Int64((start + i) * keep + k), left: i, position: Double(k) / Double(keep)) }
+            }
             out += try interpolator.interpolate(frames: frames, samples: samples)
         }
         return out
