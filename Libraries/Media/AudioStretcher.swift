@@ -237,19 +237,7 @@ final class AudioFilterGraph {
             guard let src, let snk else { throw MediaError.unsupported("audio filter endpoints") }
             source = src
             sink = snk
-            var outputs = avfilter_inout_alloc()
-            var inputs = avfilter_inout_alloc()
-            defer { avfilter_inout_free(&outputs); avfilter_inout_free(&inputs) }
-            outputs!.pointee.name = av_strdup("in")
-            outputs!.pointee.filter_ctx = src
-            outputs!.pointee.pad_idx = 0
-            outputs!.pointee.next = nil
-            inputs!.pointee.name = av_strdup("out")
-            inputs!.pointee.filter_ctx = snk
-            inputs!.pointee.pad_idx = 0
-            inputs!.pointee.next = nil
-            try check(avfilter_graph_parse_ptr(g, filters, &inputs, &outputs, nil), "parse audio filters '\(filters)'")
-            try check(avfilter_graph_config(g, nil), "configure audio filters '\(filters)'")
+            try linkFilterChain(g, source: src, sink: snk, filters: filters, what: "audio filters '\(filters)'")
         } catch {
             avfilter_graph_free(&graph)
             av_channel_layout_uninit(&layout)

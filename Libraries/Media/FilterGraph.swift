@@ -28,19 +28,7 @@ public final class FilterGraph {
             guard let src, let snk else { throw MediaError.unsupported("filter endpoints") }
             source = src
             sink = snk
-            var outputs = avfilter_inout_alloc()
-            var inputs = avfilter_inout_alloc()
-            defer { avfilter_inout_free(&outputs); avfilter_inout_free(&inputs) }
-            outputs!.pointee.name = av_strdup("in")
-            outputs!.pointee.filter_ctx = src
-            outputs!.pointee.pad_idx = 0
-            outputs!.pointee.next = nil
-            inputs!.pointee.name = av_strdup("out")
-            inputs!.pointee.filter_ctx = snk
-            inputs!.pointee.pad_idx = 0
-            inputs!.pointee.next = nil
-            try check(avfilter_graph_parse_ptr(g, filters + ",format=pix_fmts=\(pixelFormat)", &inputs, &outputs, nil), "parse filters '\(filters)'")
-            try check(avfilter_graph_config(g, nil), "configure filters '\(filters)'")
+            try linkFilterChain(g, source: src, sink: snk, filters: filters + ",format=pix_fmts=\(pixelFormat)", what: "filters '\(filters)'")
             outputTimeBase = av_buffersink_get_time_base(snk).rational ?? timeBase
         } catch {
             avfilter_graph_free(&graph)
@@ -85,4 +73,24 @@ public final class FilterGraph {
                                   data: try PixelFormat.copy(avFrame), pts: avFrame.pointee.pts))
         }
     }
+}
+
+/// Joins a graph's buffer source ("in") and sink ("out") through a filter chain description and
+/// configures the graph: the set-up the video and audio graphs share.
+func linkFilterChain(_ graph: UnsafeMutablePointer<AVFilterGraph>, source: UnsafeMutablePointer<AVFilterContext>,
+                     sink: UnsafeMutablePointer<AVFilterContext>, filters: String, what: String) throws {
+    var outputs = avfilter_inout_alloc()
+    var inputs = avfilter_inout_alloc()
+    defer { avfilter_inout_free(&outputs); avfilter_inout_free(&inputs) }
+    guard let out = outputs, let into = inputs else { throw MediaError.libav("allocate filter links", code: reframe_averror_enomem()) }
+    out.pointee.name = av_strdup("in")
+    out.pointee.filter_ctx = source
+    out.pointee.pad_idx = 0
+    out.pointee.next = nil
+    into.pointee.name = av_strdup("out")
+    into.pointee.filter_ctx = sink
+    into.pointee.pad_idx = 0
+    into.pointee.next = nil
+    try check(avfilter_graph_parse_ptr(graph, filters, &inputs, &outputs, nil), "parse \(what)")
+    try check(avfilter_graph_config(graph, nil), "configure \(what)")
 }
