@@ -97,17 +97,7 @@ public struct AudioTrack: Sendable {
             }
             track.samples += try mixDown(frame)
         }
-        guard let packet = av_packet_alloc() else { throw MediaError.libav("allocate packet", code: reframe_averror_enomem()) }
-        var pkt: UnsafeMutablePointer<AVPacket>? = packet
-        defer { av_packet_free(&pkt) }
-        while true {
-            let status = av_read_frame(input.context, packet)
-            if status == averrorEOF { break }
-            try check(status, "read \(path)")
-            defer { av_packet_unref(packet) }
-            guard packet.pointee.stream_index == streamIndex else { continue }
-            try decoder.decode(packet, emit: append)
-        }
+        try input.forEachPacket(of: streamIndex) { try decoder.decode($0, emit: append) }
         try decoder.decode(nil, emit: append)
         return track
     }

@@ -34,6 +34,21 @@ final class InputFile {
         return index
     }
 
+    /// Reads the file from the current position to its end, handing over each packet of `streamIndex`
+    /// (valid during the call only).
+    func forEachPacket(of streamIndex: Int32, _ body: (UnsafeMutablePointer<AVPacket>) throws -> Void) throws {
+        guard let packet = av_packet_alloc() else { throw MediaError.libav("allocate packet", code: reframe_averror_enomem()) }
+        var pkt: UnsafeMutablePointer<AVPacket>? = packet
+        defer { av_packet_free(&pkt) }
+        while true {
+            let status = av_read_frame(context, packet)
+            if status == averrorEOF { return }
+            try check(status, "read \(path)")
+            defer { av_packet_unref(packet) }
+            if packet.pointee.stream_index == streamIndex { try body(packet) }
+        }
+    }
+
     func streams(of type: AVMediaType) -> [Int32] {
         (0..<Int32(streamCount)).filter { stream($0).pointee.codecpar.pointee.codec_type == type }
     }

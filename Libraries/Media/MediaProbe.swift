@@ -26,18 +26,10 @@ public enum MediaProbe {
         var keyframes: [(pts: Int64, dts: Int64)] = []
         var endPts = Int64.min
         var lastDuration: Int64 = 0
-        guard let packet = av_packet_alloc() else { throw MediaError.libav("allocate packet", code: reframe_averror_enomem()) }
-        var pkt: UnsafeMutablePointer<AVPacket>? = packet
-        defer { av_packet_free(&pkt) }
-        while true {
-            let status = av_read_frame(input.context, packet)
-            if status == averrorEOF { break }
-            try check(status, "read \(path)")
-            defer { av_packet_unref(packet) }
-            guard packet.pointee.stream_index == videoIndex else { continue }
-            if packet.pointee.flags & AV_PKT_FLAG_DISCARD != 0 { continue }
+        try input.forEachPacket(of: videoIndex) { packet in
+            if packet.pointee.flags & AV_PKT_FLAG_DISCARD != 0 { return }
             let pts = packet.pointee.pts != noPTS ? packet.pointee.pts : packet.pointee.dts
-            guard pts != noPTS else { continue }
+            guard pts != noPTS else { return }
             let dts = packet.pointee.dts != noPTS ? packet.pointee.dts : pts
             framePts.append(pts)
             if packet.pointee.flags & AV_PKT_FLAG_KEY != 0 { keyframes.append((pts, dts)) }

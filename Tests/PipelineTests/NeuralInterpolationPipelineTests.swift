@@ -16,20 +16,11 @@ final class NeuralInterpolationPipelineTests: XCTestCase {
 
     func testDroppedFramesOfRealFootageComeBack() async throws {
         let kept = 16
-        // Real footage with real motion (cockatoo.mp4, a head turning), scaled down so a debug build
-        // runs it quickly, stored losslessly (x264 qp 0): all frames as the truth, the even ones as the source.
-        let scale = "scale=480:270:flags=bicubic"
-        try ffmpeg(["-i", MediaChecks.realFootage("cockatoo.mp4"), "-vf", "select='between(n\\,60\\,\(59 + 2 * kept))',\(scale),setpts=N/(20*TB)",
-                    "-r", "20", "-an", "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p", "\(dir)/all.mp4"])
+        try writeTruth(frames: 2 * kept)
+        // The even frames, losslessly, as the source: its frames are exactly the real ones.
         try ffmpeg(["-i", "\(dir)/all.mp4", "-vf", "select='not(mod(n\\,2))',setpts=N/(10*TB)", "-r", "10",
                     "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p", "\(dir)/even.mp4"])
-        var settings = StageSettings()
-        settings.segmentSeconds = 0.5  // several segments and chunks, so chunk boundaries are crossed
-        settings.chunkPolicy = ChunkPolicy(maxFrames: 5, maxBytes: 64 << 20, minFramesAtCut: 3)
-        let pipeline = EmbeddedPipeline(mediaRoot: dir, settings: settings, logger: Logger(label: "test"))
-        let spec = JobSpec(source: "even.mp4", output: "restored.mkv", interpolate: InterpolateSpec(factor: 2, model: "rife"),
-                           encode: EncodeSpec(codec: "libx264", crf: 0, preset: "ultrafast"))
-        _ = try await pipeline.run(spec: spec, interval: 0.05)
+        try await interpolateWithRIFE("even.mp4", to: "restored.mkv")
 
         let out = try MediaChecks.frames("\(dir)/restored.mkv")
         let truth = try MediaChecks.frames("\(dir)/all.mp4")
@@ -55,19 +46,11 @@ final class NeuralInterpolationPipelineTests: XCTestCase {
     /// drawings, so it comes close to the real odd frame the repeat stood in for.
     func testHeldFramesAreInterpolatedOverTheRealMotion() async throws {
         let pairs = 8
-        let scale = "scale=480:270:flags=bicubic"
-        try ffmpeg(["-i", MediaChecks.realFootage("cockatoo.mp4"), "-vf", "select='between(n\\,60\\,\(59 + 2 * pairs))',\(scale),setpts=N/(20*TB)",
-                    "-r", "20", "-an", "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p", "\(dir)/all.mp4"])
+        try writeTruth(frames: 2 * pairs)
         // e0 e0 e2 e2 …: drop the odd frames and repeat the even ones (x264 at CRF 18, so repeats are not bit-exact).
         try ffmpeg(["-i", "\(dir)/all.mp4", "-vf", "select='not(mod(n\\,2))',setpts=N/(10*TB),fps=20", "-r", "20",
                     "-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p", "\(dir)/twos.mp4"])
-        var settings = StageSettings()
-        settings.segmentSeconds = 0.5
-        settings.chunkPolicy = ChunkPolicy(maxFrames: 5, maxBytes: 64 << 20, minFramesAtCut: 3)
-        let pipeline = EmbeddedPipeline(mediaRoot: dir, settings: settings, logger: Logger(label: "test"))
-        let spec = JobSpec(source: "twos.mp4", output: "smooth.mkv", interpolate: InterpolateSpec(factor: 2, model: "rife"),
-                           encode: EncodeSpec(codec: "libx264", crf: 0, preset: "ultrafast"))
-        _ = try await pipeline.run(spec: spec, interval: 0.05)
+        try await interpolateWithRIFE("twos.mp4", to: "smooth.mkv")
 
         let out = try MediaChecks.frames("\(dir)/smooth.mkv")
         let truth = try MediaChecks.frames("\(dir)/all.mp4")
@@ -83,6 +66,25 @@ final class NeuralInterpolationPipelineTests: XCTestCase {
         (restored, held) = (restored / Double(odd.count), held / Double(odd.count))
         print(String(format: "on twos: frames at the repeats' times %.2f dB from the real ones; the repeats themselves %.2f dB", restored, held))
         XCTAssertGreaterThan(restored, held + 3, "repeats must be replaced by in-betweens of the real motion")
+    }
+
+    /// `all.mp4`: real footage with real motion (cockatoo.mp4, a head turning), scaled down so a
+    /// debug build runs it quickly, stored losslessly (x264 qp 0): the truth every test compares with.
+    private func writeTruth(frames: Int) throws {
+        try ffmpeg(["-i", MediaChecks.realFootage("cockatoo.mp4"), "-vf", "select='between(n\\,60\\,\(59 + frames))',scale=480:270:flags=bicubic,setpts=N/(20*TB)",
+                    "-r", "20", "-an", "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p", "\(dir)/all.mp4"])
+    }
+
+    /// ×2 with RIFE through the embedded pipeline, encoded losslessly; small segments and chunks so
+    /// chunk boundaries are crossed.
+    private func interpolateWithRIFE(_ source: String, to output: String) async throws {
+        var settings = StageSettings()
+        settings.segmentSeconds = 0.5
+        settings.chunkPolicy = ChunkPolicy(maxFrames: 5, maxBytes: 64 << 20, minFramesAtCut: 3)
+        let pipeline = EmbeddedPipeline(mediaRoot: dir, settings: settings, logger: Logger(label: "test"))
+        let spec = JobSpec(source: source, output: output, interpolate: InterpolateSpec(factor: 2, model: "rife"),
+                           encode: EncodeSpec(codec: "libx264", crf: 0, preset: "ultrafast"))
+        _ = try await pipeline.run(spec: spec, interval: 0.05)
     }
 
     private func ffmpeg(_ arguments: [String]) throws {
