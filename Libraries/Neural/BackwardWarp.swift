@@ -36,26 +36,3 @@ enum BackwardWarp {
         }
     }
 }
-
-/// out = a·σ(m) + b·(1 − σ(m)), with m one channel of a third tensor: RIFE's final merge of the
-/// two warped frames by its occlusion mask.
-enum MaskedBlend {
-    static func run(a: UnsafePointer<Float>, b: UnsafePointer<Float>, channels: Int, mask: UnsafePointer<Float>, maskChannels: Int,
-                    maskChannel: Int, batch: Int, plane: Int, dst: UnsafeMutablePointer<Float>, threads: Int) {
-        // Rows of 1024 pixels: the sigmoid is computed once per pixel for all channels.
-        let chunk = 1024, chunks = (plane + chunk - 1) / chunk
-        HostKernels.parallel(batch * chunks, threads: threads) { parts in
-            var weights = [Float](repeating: 0, count: chunk)
-            for part in parts {
-                let n = part / chunks, start = (part % chunks) * chunk, count = min(chunk, plane - start)
-                let m = mask + (n * maskChannels + maskChannel) * plane + start
-                for i in 0..<count { weights[i] = 1 / (1 + exp(-m[i])) }
-                for c in 0..<channels {
-                    let offset = (n * channels + c) * plane + start
-                    let (pa, pb, out) = (a + offset, b + offset, dst + offset)
-                    for i in 0..<count { out[i] = pa[i] * weights[i] + pb[i] * (1 - weights[i]) }
-                }
-            }
-        }
-    }
-}

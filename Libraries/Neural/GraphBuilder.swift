@@ -15,7 +15,7 @@ public struct GraphBuilder {
     }
 
     @discardableResult
-    public mutating func add(_ name: String, _ operation: GraphOperation, _ inputs: [Int]) -> Int {
+    public mutating func add(_ name: String, _ operation: any Operator, _ inputs: [Int]) -> Int {
         valueNames.append(name)
         nodes.append(Node(name: name, operation: operation, inputs: inputs, outputs: [valueNames.count - 1]))
         return valueNames.count - 1

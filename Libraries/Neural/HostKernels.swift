@@ -1,6 +1,7 @@
 import Dispatch
 
-/// Operations oneDNN does not offer with ncnn's exact conventions, on plain NCHW f32 buffers.
+/// Host kernels on plain NCHW f32 buffers (here: the resize oneDNN does not offer with ncnn's exact
+/// conventions; the other operators keep theirs in their own files).
 /// Each works plane by plane and spreads planes across `threads` workers; no allocation per pixel.
 enum HostKernels {
     static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
@@ -166,76 +167,5 @@ enum HostKernels {
         let c1 = (A + 2) * fx1 * fx1 * fx1 - (A + 3) * fx1 * fx1 + 1
         let c2 = (A + 2) * fx2 * fx2 * fx2 - (A + 3) * fx2 * fx2 + 1
         return (c0, c1, c2, 1 - c0 - c1 - c2)
-    }
-
-    // MARK: rearrangement
-
-    /// out[c][y·r+i][x·r+j] = in[c·r²+i·r+j][y][x] (PyTorch's PixelShuffle order).
-    static func pixelShuffle(factor r: Int, src: UnsafePointer<Float>, inShape: [Int], dst: UnsafeMutablePointer<Float>, threads: Int) {
-        let (n, c, h, w) = (inShape[0], inShape[1], inShape[2], inShape[3])
-        let oc = c / (r * r), ow = w * r
-        parallel(n * oc, threads: threads) { range in
-            for plane in range {
-                let b = plane / oc, q = plane % oc
-                let out = dst + plane * h * r * ow
-                for i in 0..<r {
-                    for j in 0..<r {
-                        let s = src + ((b * c) + q * r * r + i * r + j) * h * w
-                        for y in 0..<h {
-                            let row = s + y * w, o = out + (y * r + i) * ow + j
-                            for x in 0..<w { o[x * r] = row[x] }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    static func crop(_ crop: Crop, src: UnsafePointer<Float>, inShape: [Int], dst: UnsafeMutablePointer<Float>, outShape: [Int], threads: Int) {
-        let (c, h, w) = (inShape[1], inShape[2], inShape[3])
-        let (oc, oh, ow) = (outShape[1], outShape[2], outShape[3])
-        guard let r = crop.resolved(channels: c, height: h, width: w) else { return }
-        parallel(outShape[0] * oc, threads: threads) { range in
-            for plane in range {
-                let b = plane / oc, q = plane % oc
-                let s = src + ((b * c + q + r.offset[0]) * h + r.offset[1]) * w + r.offset[2]
-                let d = dst + plane * oh * ow
-                for y in 0..<oh { (d + y * ow).update(from: s + y * w, count: ow) }
-            }
-        }
-    }
-
-    static func pad(_ p: Padding, src: UnsafePointer<Float>, inShape: [Int], dst: UnsafeMutablePointer<Float>, threads: Int) {
-        let (h, w) = (inShape[2], inShape[3])
-        let oh = h + p.top + p.bottom, ow = w + p.left + p.right
-        parallel(inShape[0] * inShape[1], threads: threads) { range in
-            for plane in range {
-                let s = src + plane * h * w, d = dst + plane * oh * ow
-                for y in 0..<oh {
-                    let out = d + y * ow
-                    let sy = borderIndex(y - p.top, h, p.mode)
-                    for x in 0..<ow {
-                        let sx = borderIndex(x - p.left, w, p.mode)
-                        if let sy, let sx { out[x] = s[sy * w + sx] } else if case .constant(let v) = p.mode { out[x] = v }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Source index for an output coordinate outside [0, n): nil means "use the constant".
-    @inline(__always)
-    static func borderIndex(_ i: Int, _ n: Int, _ mode: BorderMode) -> Int? {
-        if i >= 0 && i < n { return i }
-        switch mode {
-        case .constant: return nil
-        case .replicate: return min(max(i, 0), n - 1)
-        case .reflect:
-            guard n > 1 else { return 0 }
-            var j = i
-            // Mirror repeatedly so even paddings wider than the image stay in range.
-            while j < 0 || j >= n { j = j < 0 ? -j : 2 * (n - 1) - j }
-            return j
-        }
     }
 }

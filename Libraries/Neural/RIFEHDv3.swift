@@ -33,21 +33,21 @@ public enum RIFEHDv3 {
             // each resized on its own (resizing is per channel) so the concat runs at low resolution.
             let parts = state.map { [warped.0, warped.1, $0] } ?? [img0, img1]
             let down = Interpolation(mode: .bilinear, scale: (1 / s, 1 / s))
-            let resized = s == 1 ? parts : parts.enumerated().map { g.add("\(prefix).down\($0.offset)", .interpolate(down), [$0.element]) }
-            let x = g.add("\(prefix).input", .concat(axis: 1), resized)
+            let resized = s == 1 ? parts : parts.enumerated().map { g.add("\(prefix).down\($0.offset)", down, [$0.element]) }
+            let x = g.add("\(prefix).input", Concat(axis: 1), resized)
             var passes: [Int] = []
             for pass in [Pass.forward, .backward] {
                 passes.append(try block(&g, checkpoint: checkpoint, prefix: prefix, pass: pass, input: x,
                                         hasState: state != nil, scale: s))
             }
-            let averaged = g.add("\(prefix).average", .eltwise(.sum, coefficients: [0.5, 0.5]), passes)
-            let update = s == 1 ? averaged : g.add("\(prefix).up", .interpolate(Interpolation(mode: .bilinear, scale: (s, s))), [averaged])
-            let next = state.map { g.add("\(prefix).state", .eltwise(.sum, coefficients: []), [$0, update]) } ?? update
+            let averaged = g.add("\(prefix).average", Eltwise(.sum, coefficients: [0.5, 0.5]), passes)
+            let update = s == 1 ? averaged : g.add("\(prefix).up", Interpolation(mode: .bilinear, scale: (s, s)), [averaged])
+            let next = state.map { g.add("\(prefix).state", Eltwise(.sum), [$0, update]) } ?? update
             state = next
-            warped = (g.add("\(prefix).warp0", .warp(flowChannel: 0), [img0, next]),
-                      g.add("\(prefix).warp1", .warp(flowChannel: 2), [img1, next]))
+            warped = (g.add("\(prefix).warp0", Warp(flowChannel: 0), [img0, next]),
+                      g.add("\(prefix).warp1", Warp(flowChannel: 2), [img1, next]))
         }
-        let merged = g.add("merged", .maskedBlend(maskChannel: 4), [warped.0, warped.1, state!])
+        let merged = g.add("merged", MaskedBlend(maskChannel: 4), [warped.0, warped.1, state!])
         return g.graph(outputs: [merged])
     }
 
@@ -92,7 +92,7 @@ public enum RIFEHDv3 {
                 y = conv(&g, "\(name).\(key)", y, outChannels: c, weights: try t("\(key).0.weight", [c, c, 3, 3]),
                          bias: try t("\(key).0.bias", [c]), stride: 1, slopes: try t("\(key).1.weight", [c]))
             }
-            x = g.add("\(name).convblock\(r).add", .binary(.add, scalar: nil), [y, x])
+            x = g.add("\(name).convblock\(r).add", BinaryOp(.add), [y, x])
         }
 
         // Flow (conv1) and mask (conv2) heads: both first deconvolutions in one, PyTorch [in][out] → [out][in].
@@ -104,8 +104,8 @@ public enum RIFEHDv3 {
         }
         let upBias = try t("conv1.0.bias", [h]) + t("conv2.0.bias", [h])
         let upSlopes = try t("conv1.1.weight", [h]) + t("conv2.1.weight", [h])
-        x = g.add("\(name).head.0", .convolution(deconvolution(outChannels: c, weights: up, bias: upBias)), [x])
-        x = g.add("\(name).head.1", .prelu(slopes: upSlopes), [x])
+        x = g.add("\(name).head.0", deconvolution(outChannels: c, weights: up, bias: upBias), [x])
+        x = g.add("\(name).head.1", PReLU(slopes: upSlopes), [x])
 
         // Last deconvolutions: state channel k takes flow channel k (forward) or (k+2)%4 (backward,
         // the swap), ×s for the upsampling; channel 4 takes the mask (negated backward).
@@ -120,14 +120,14 @@ public enum RIFEHDv3 {
         let sign: Float = pass == .forward ? 1 : -1
         for i in 0..<h { for q in 0..<16 { last[(4 * c + h + i) * 16 + q] = maskW[i * 16 + q] * sign } }
         lastBias[4] = maskB[0] * sign
-        return g.add("\(name).head.2", .convolution(deconvolution(outChannels: 5, weights: last, bias: lastBias)), [x])
+        return g.add("\(name).head.2", deconvolution(outChannels: 5, weights: last, bias: lastBias), [x])
     }
 
     private static func conv(_ g: inout GraphBuilder, _ name: String, _ x: Int, outChannels: Int, weights: [Float], bias: [Float],
                              stride: Int, slopes: [Float]) -> Int {
         let op = Convolution(outChannels: outChannels, kernel: (3, 3), stride: (stride, stride), pad: (1, 1, 1, 1),
                              weights: weights, bias: bias, activation: nil)
-        return g.add("\(name).prelu", .prelu(slopes: slopes), [g.add(name, .convolution(op), [x])])
+        return g.add("\(name).prelu", PReLU(slopes: slopes), [g.add(name, op, [x])])
     }
 
     /// ConvTranspose2d(k=4, s=2, p=1): doubles each side.

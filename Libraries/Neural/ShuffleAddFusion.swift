@@ -13,15 +13,15 @@ enum ShuffleAddFusion {
         var replaced: [Int: Node] = [:]  // add node index → fused node
         var removed = Set<Int>()
         for (i, node) in graph.nodes.enumerated() {
-            guard case .binary(.add, scalar: nil) = node.operation, node.inputs.count == 2, node.inputs[0] != node.inputs[1] else { continue }
+            guard let add = node.operation as? BinaryOp, add.kind == .add, add.scalar == nil, node.inputs.count == 2, node.inputs[0] != node.inputs[1] else { continue }
             // Either operand order: one pixel shuffle, one nearest resize, each read only by this add.
             for (a, b) in [(0, 1), (1, 0)] {
                 guard let ps = producer[node.inputs[a]], let rs = producer[node.inputs[b]],
                       !removed.contains(ps), !removed.contains(rs),
                       uses[node.inputs[a]] == 1, uses[node.inputs[b]] == 1,
-                      case .pixelShuffle(let r) = graph.nodes[ps].operation,
-                      case .interpolate(let skip) = graph.nodes[rs].operation, skip.mode == .nearest else { continue }
-                replaced[i] = Node(name: node.name, operation: .pixelShuffleAdd(factor: r, skip: skip),
+                      let shuffle = graph.nodes[ps].operation as? PixelShuffle,
+                      let skip = graph.nodes[rs].operation as? Interpolation, skip.mode == .nearest else { continue }
+                replaced[i] = Node(name: node.name, operation: PixelShuffleAdd(factor: shuffle.factor, skip: skip),
                                    inputs: [graph.nodes[ps].inputs[0], graph.nodes[rs].inputs[0]], outputs: node.outputs)
                 removed.formUnion([ps, rs])
                 break

@@ -19,7 +19,7 @@ final class ImporterTests: XCTestCase {
         let weights = tag(0) + bytes([1, 2, 3, 4]) + bytes([0.5, -0.5])
         let graph = try NcnnImporter.build(layers: NcnnParamFile.parse(param), weights: weights, name: "t")
         XCTAssertEqual(graph.nodes.count, 2, "Split becomes an alias, not a node")
-        guard case .convolution(let c) = graph.nodes[0].operation else { return XCTFail("first node is not a convolution") }
+        guard let c = graph.nodes[0].operation as? Convolution else { return XCTFail("first node is not a convolution") }
         XCTAssertEqual(c.weights, [1, 2, 3, 4])
         XCTAssertEqual(c.bias, [0.5, -0.5])
         XCTAssertEqual(c.activation, .relu(slope: 0.25))
@@ -45,7 +45,7 @@ final class ImporterTests: XCTestCase {
             Convolution conv 1 1 data out 0=1 1=1 5=1 6=3
             """
         let graph = try NcnnImporter.build(layers: NcnnParamFile.parse(text), weights: tag(0x0130_6B47) + raw + bytes([0.25]), name: "t")
-        guard case .convolution(let c) = graph.nodes[0].operation else { return XCTFail("not a convolution") }
+        guard let c = graph.nodes[0].operation as? Convolution else { return XCTFail("not a convolution") }
         XCTAssertEqual(c.weights, [1, -2, 0.5])
         XCTAssertEqual(c.bias, [0.25])
     }

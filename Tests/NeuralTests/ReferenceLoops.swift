@@ -126,6 +126,6 @@ struct Pattern {
 }
 
 /// A graph running one operation on the input (optionally after a split into channel halves).
-func singleOperationGraph(_ op: GraphOperation) -> Graph {
+func singleOperationGraph(_ op: any Operator) -> Graph {
     Graph(name: "test", valueNames: ["in", "out"], inputs: [0], outputs: [1], nodes: [Node(name: "op", operation: op, inputs: [0], outputs: [1])])
 }

@@ -83,7 +83,7 @@ final class WarpTests: XCTestCase {
     }
 
     func testWarpRejectsAFlowWithTooFewChannels() throws {
-        let graph = operationGraph(.warp(flowChannel: 2), inputs: 2)
+        let graph = operationGraph(Warp(flowChannel: 2), inputs: 2)
         XCTAssertThrowsError(try Executor(graph: graph, threads: 1).run([Tensor(zeros: [1, 3, 4, 4]), Tensor(zeros: [1, 3, 4, 4])])) { error in
             guard case NeuralError.shapeMismatch = error else { return XCTFail("got \(error)") }
         }
@@ -101,7 +101,7 @@ final class WarpTests: XCTestCase {
                     mask.data[(n * maskChannels + k) * plane + i] = i % 7 == 0 ? (i % 2 == 0 ? 90 : -90) : p.next() * 6
                 }
             }
-            let y = try Executor(graph: operationGraph(.maskedBlend(maskChannel: k), inputs: 3), threads: 2).run([a, b, mask])[0]
+            let y = try Executor(graph: operationGraph(MaskedBlend(maskChannel: k), inputs: 3), threads: 2).run([a, b, mask])[0]
             XCTAssertLessThan(Reference.maxDifference(y, Reference.maskedBlend(a, b, mask, maskChannel: k)), 1e-6, "shape \(shape), mask channel \(k) of \(maskChannels)")
         }
     }
@@ -115,8 +115,8 @@ final class WarpTests: XCTestCase {
         var motion = p.tensor([1, 3, h, w])  // channels: u, v, mask logit
         for i in 0..<(2 * h * w) { motion.data[i] *= 3 }
         let graph = Graph(name: "warp-blend", valueNames: ["image", "motion", "warped", "blended"], inputs: [0, 1], outputs: [3, 2], nodes: [
-            Node(name: "warped", operation: .warp(flowChannel: 0), inputs: [0, 1], outputs: [2]),
-            Node(name: "blended", operation: .maskedBlend(maskChannel: 2), inputs: [2, 0, 1], outputs: [3]),
+            Node(name: "warped", operation: Warp(flowChannel: 0), inputs: [0, 1], outputs: [2]),
+            Node(name: "blended", operation: MaskedBlend(maskChannel: 2), inputs: [2, 0, 1], outputs: [3]),
         ])
         let executor = try Executor(graph: graph, threads: 2)
         let warped = Reference.gridSample(image, motion, flowChannel: 0)
@@ -133,10 +133,10 @@ final class WarpTests: XCTestCase {
     // MARK: helpers
 
     private func warp(_ image: Tensor, _ flow: Tensor, flowChannel: Int = 0, threads: Int = 2) throws -> Tensor {
-        try Executor(graph: operationGraph(.warp(flowChannel: flowChannel), inputs: 2), threads: threads).run([image, flow])[0]
+        try Executor(graph: operationGraph(Warp(flowChannel: flowChannel), inputs: 2), threads: threads).run([image, flow])[0]
     }
 
-    private func operationGraph(_ op: GraphOperation, inputs: Int) -> Graph {
+    private func operationGraph(_ op: any Operator, inputs: Int) -> Graph {
         Graph(name: "test", valueNames: (0..<inputs).map { "in\($0)" } + ["out"], inputs: Array(0..<inputs), outputs: [inputs],
               nodes: [Node(name: "op", operation: op, inputs: Array(0..<inputs), outputs: [inputs])])
     }

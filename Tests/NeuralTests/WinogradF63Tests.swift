@@ -28,7 +28,7 @@ final class WinogradF63Tests: XCTestCase {
             let conv = Convolution(outChannels: c.oc, kernel: (3, 3), pad: c.pad, weights: p.values(c.oc * c.ic * 9).map { $0 * 0.1 },
                                    bias: p.values(c.oc), activation: c.act)
             let x = p.tensor([1, c.ic, c.h, c.w])
-            let executor = try Executor(graph: singleOperationGraph(.convolution(conv)), threads: 2)
+            let executor = try Executor(graph: singleOperationGraph(conv), threads: 2)
             // The kernel is built for AVX-512: chosen exactly where the CPU has it, and the numbers agree either way.
             XCTAssertEqual(try implementations(executor, x.shape).contains { $0.contains("winograd_f63") }, ComputeEngine.hasAVX512,
                            "\(c.ic)→\(c.oc) uses F(6,3) exactly when AVX-512 is available")
@@ -50,8 +50,8 @@ final class WinogradF63Tests: XCTestCase {
         for i in expected.data.indices where expected.data[i] < 0 { expected.data[i] *= slopes[i / (11 * 14)] }
 
         let chain = Graph(name: "chain", valueNames: ["in", "conv", "out"], inputs: [0], outputs: [2], nodes: [
-            Node(name: "c", operation: .convolution(conv), inputs: [0], outputs: [1]),
-            Node(name: "p", operation: .prelu(slopes: slopes), inputs: [1], outputs: [2]),
+            Node(name: "c", operation: conv, inputs: [0], outputs: [1]),
+            Node(name: "p", operation: PReLU(slopes: slopes), inputs: [1], outputs: [2]),
         ])
         let fused = try Executor(graph: chain, threads: 2)
         XCTAssertLessThan(Reference.maxDifference(try fused.run(x), expected), 2e-4)
@@ -63,9 +63,9 @@ final class WinogradF63Tests: XCTestCase {
 
         // out = conv + prelu(conv): the convolution's output has two readers.
         let branch = Graph(name: "branch", valueNames: ["in", "conv", "act", "out"], inputs: [0], outputs: [3], nodes: [
-            Node(name: "c", operation: .convolution(conv), inputs: [0], outputs: [1]),
-            Node(name: "p", operation: .prelu(slopes: slopes), inputs: [1], outputs: [2]),
-            Node(name: "a", operation: .binary(.add, scalar: nil), inputs: [1, 2], outputs: [3]),
+            Node(name: "c", operation: conv, inputs: [0], outputs: [1]),
+            Node(name: "p", operation: PReLU(slopes: slopes), inputs: [1], outputs: [2]),
+            Node(name: "a", operation: BinaryOp(.add), inputs: [1, 2], outputs: [3]),
         ])
         let unfused = try Executor(graph: branch, threads: 2)
         let sum = Tensor(shape: plain.shape, data: zip(plain.data, expected.data).map { $0 + $1 })
