@@ -26,6 +26,8 @@ struct BenchInterpolate: ParsableCommand {
     @Flag(help: "Skip the quality part.") var noQuality = false
     @Flag(help: "Skip PyTorch and onnxruntime in the speed part.") var noReference = false
     @Flag(help: "Print where our runtime spends its time (first size).") var profile = false
+    @Option(help: "Sizes run both whole and tiled within --tile-memory (empty: skip it).") var tiledSizes = "1920x1080,3840x2160"
+    @Option(help: "Memory budget in MB for the tiled runs (as REFRAME_TILE_MEMORY_MB).") var tileMemory = 256
 
     func run() throws {
         let options = NeuralRuntimeOptions(threads: threads, memoryBudget: 2 << 30)
@@ -34,6 +36,8 @@ struct BenchInterpolate: ParsableCommand {
         }
         let sizeList = try sizes.split(separator: ",").map { try Self.size(String($0)) }
         if !sizeList.isEmpty { try speed(sizes: sizeList, options: options) }
+        let tiledList = try tiledSizes.split(separator: ",").map { try Self.size(String($0)) }
+        if !tiledList.isEmpty { try tiled(sizes: tiledList, options: options) }
         if mciFrames > 0 { try mciSpeed() }
     }
 
@@ -170,6 +174,53 @@ struct BenchInterpolate: ParsableCommand {
             }
             print("\(w)×\(h)".padding(toLength: 10, withPad: " ", startingAt: 0)
                 + String(format: "  %7.0f   %7.0f   %11.0f   %8.2f  %12.2f   %6d MB", ours, torch, onnx, ours / torch, ours / onnx, megabytes))
+        }
+    }
+
+    /// Whole frames against tiles within `--tile-memory`: memory, tiles, time, and how far apart
+    /// the two outputs are, on two consecutive cockatoo.mp4 frames enlarged to each size (so the
+    /// motion grows with it, as in real footage of that size).
+    private func tiled(sizes: [(Int, Int)], options: NeuralRuntimeOptions) throws {
+        let clip = (ProcessInfo.processInfo.environment["HOME"] ?? "/root") + "/.cache/reframe/media/cockatoo.mp4"
+        var source: [VideoFrame] = []
+        try SegmentDecoder(path: clip, workingPixelFormat: "yuv420p").decodeAll { if source.count < 42 { source.append($0) } }
+        guard source.count >= 42 else { throw ValidationError("\(clip) is missing or too short; run scripts/fetch-media.sh") }
+        let budget = tileMemory << 20
+        print("RIFE within a memory budget of \(tileMemory) MB (REFRAME_TILE_MEMORY_MB), \(threads) threads, ms per frame (median of \(runs))")
+        print("size        whole ms   whole MB   tiles   tiled ms   largest tile MB   PSNR tiled vs whole")
+        for (w, h) in sizes {
+            let scale = w * h > 1920 * 1088 ? 0.5 : 1
+            let whole = try RIFENetwork.shared(scale: scale, options: options)
+            let small = try RIFENetwork.shared(scale: scale, options: NeuralRuntimeOptions(threads: threads, memoryBudget: budget))
+            let plan = try small.tiling(width: w, height: h)
+            let (pw, ph) = whole.paddedSize(width: w, height: h)
+            let wholeMB = try whole.executor.memoryFootprint(inputShapes: [[1, 3, ph, pw], [1, 3, ph, pw]]) >> 20
+            let largest = try plan.tiles.map { t -> Int in
+                let (tw, th) = small.paddedSize(width: t.region.x.count, height: t.region.y.count)
+                return try small.executor.memoryFootprint(inputShapes: [[1, 3, th, tw], [1, 3, th, tw]])
+            }.max()! >> 20
+            let plane = w * h
+            let f = source[40]
+            let enlarge = try FrameScaler(from: (f.width, f.height, f.pixelFormat), to: (w, h, "rgb24"), filter: .lanczos)
+            func planar(_ frame: VideoFrame) throws -> [Float] {
+                try enlarge.scale(frame).data.withUnsafeBufferPointer { rgb in (0..<(3 * plane)).map { i in Float(rgb[3 * (i % plane) + i / plane]) / 255 } }
+            }
+            let (a, b) = (try planar(source[40]), try planar(source[41]))
+            func time(_ network: RIFENetwork, _ out: inout [Float]) throws -> Double {
+                var times: [Double] = []
+                for run in 0...runs {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    try out.withUnsafeMutableBufferPointer { try network.middle(a, b, width: w, height: h, output: $0.baseAddress!) }
+                    if run > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+                }
+                return times.sorted()[times.count / 2]
+            }
+            var wholeOut = [Float](repeating: 0, count: 3 * plane), tiledOut = wholeOut
+            let wholeMs = try time(whole, &wholeOut), tiledMs = try time(small, &tiledOut)
+            let mse = zip(wholeOut, tiledOut).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(3 * plane)
+            print("\(w)×\(h)".padding(toLength: 10, withPad: " ", startingAt: 0)
+                + String(format: "  %8.0f   %8d   %5d   %8.0f   %15d   %8.2f dB", wholeMs, wholeMB, plan.tiles.count, tiledMs, largest,
+                         mse > 0 ? 10 * log10(1 / mse) : .infinity))
         }
     }
 
