@@ -31,8 +31,9 @@ let package = Package(
         .target(name: "CDNNL", path: "Libraries/CDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
 
         // Swift wrappers: each C library wrapped once; no C type crosses these APIs.
-        .target(name: "AMQP", dependencies: ["CRabbitMQ", .product(name: "Logging", package: "swift-log")], path: "Libraries/AMQP"),
-        .target(name: "Redis", dependencies: ["CHiredis"], path: "Libraries/Redis"),
+        // AMQP and Redis use Core only for fault classification and back-off.
+        .target(name: "AMQP", dependencies: ["CRabbitMQ", "Core", .product(name: "Logging", package: "swift-log")], path: "Libraries/AMQP"),
+        .target(name: "Redis", dependencies: ["CHiredis", "Core", .product(name: "Logging", package: "swift-log")], path: "Libraries/Redis"),
         .target(name: "Media", dependencies: ["Core", "CFFmpeg", "CZstd"], path: "Libraries/Media"),
         .target(name: "OneDNN", dependencies: ["CDNNL"], path: "Libraries/OneDNN"),
 
@@ -51,7 +52,7 @@ let package = Package(
             name: "Messaging",
             dependencies: ["Core", "AMQP", .product(name: "Logging", package: "swift-log")],
             path: "Libraries/Messaging"),
-        .target(name: "Store", dependencies: ["Core", "Redis", "Media"], path: "Libraries/Store"),
+        .target(name: "Store", dependencies: ["Core", "Redis", "Media", .product(name: "Logging", package: "swift-log")], path: "Libraries/Store"),
         .target(
             name: "Enhance", dependencies: ["Core", "Media", "Neural", .product(name: "Crypto", package: "swift-crypto")],
             path: "Libraries/Enhance"),
@@ -82,7 +83,7 @@ let package = Package(
         .testTarget(name: "EnhanceTests", dependencies: ["Enhance", "Neural", "Media", "TestSupport"], path: "Tests/EnhanceTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Enhance", "TestSupport"], path: "Tests/MediaTests"),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"], path: "Tests/PipelineTests"),
-        .testTarget(name: "IntegrationTests", dependencies: ["Pipeline", "AMQP", "TestSupport"], path: "Tests/IntegrationTests"),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "AMQP", "Redis", "TestSupport"], path: "Tests/PipelineTests"),
+        .testTarget(name: "IntegrationTests", dependencies: ["Pipeline", "AMQP", "Redis", "TestSupport"], path: "Tests/IntegrationTests"),
     ]
 )

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Where to connect: `amqp://user:password@host:port/vhost` (vhost URL-encoded; `/` when empty path).
@@ -23,7 +24,7 @@ public struct AMQPEndpoint: Sendable, Equatable {
     }
 }
 
-public enum AMQPError: Error, CustomStringConvertible, Sendable {
+public enum AMQPError: FaultClassifying, CustomStringConvertible, Sendable {
     case invalidURL(String)
     case connection(String)
     /// The broker refused a declaration or an operation (e.g. PRECONDITION_FAILED).
@@ -32,6 +33,14 @@ public enum AMQPError: Error, CustomStringConvertible, Sendable {
     case notConfirmed(String)
     case timeout(String)
     case closed
+
+    /// Only a bad URL is the caller's fault. A broker refusal while it restarts (quorum queues
+    /// without a leader yet), a nack, a lost confirm or a closed connection can all pass; an
+    /// unroutable publish recurs, but the delivery limit bounds its retries.
+    public var isTransient: Bool {
+        if case .invalidURL = self { return false }
+        return true
+    }
 
     public var description: String {
         switch self {

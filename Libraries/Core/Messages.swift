@@ -79,7 +79,8 @@ public struct StageMessage: Codable, Sendable, Equatable {
 }
 
 /// A message the worker cannot act on; it goes to the dead-letter queue with this reason.
-public struct MessageError: Error, CustomStringConvertible, Sendable {
+public struct MessageError: FaultClassifying, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
+    public var isTransient: Bool { false }
 }

@@ -1,10 +1,11 @@
 import Foundation
 
 /// A spec the pipeline refuses, with a message that says what to change.
-public struct SpecError: Error, Equatable, CustomStringConvertible, Sendable {
+public struct SpecError: FaultClassifying, Equatable, CustomStringConvertible, Sendable {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+    public var isTransient: Bool { false }
 }
 
 /// Limits enforced at ingest so a job cannot swamp the cluster.

@@ -1,11 +1,20 @@
 import CFFmpeg
+import Core
+import Foundation
 
 /// Errors from libav*, swscale and zstd, with the library's own message.
-public enum MediaError: Error, CustomStringConvertible, Sendable, Equatable {
+public enum MediaError: FaultClassifying, CustomStringConvertible, Sendable, Equatable {
     case libav(String, code: Int32)
     case unsupported(String)
     case invalidData(String)
     case compression(String)
+
+    /// Media errors describe the input or the codec settings and recur on every try, except a
+    /// libav call that ran out of memory or was interrupted.
+    public var isTransient: Bool {
+        guard case .libav(_, let code) = self else { return false }
+        return [ENOMEM, EAGAIN, EINTR].contains(-code)
+    }
 
     public var description: String {
         switch self {

@@ -1,3 +1,5 @@
+import Core
+
 /// A bus inside one process with the broker's semantics that matter to stages: manual settlement,
 /// prefetch, redelivery on retry, a delivery limit and a dead-letter queue.
 public actor InMemoryBus: MessageBus {
@@ -108,9 +110,17 @@ public actor InMemoryBus: MessageBus {
     }
 }
 
-public enum BusError: Error, CustomStringConvertible, Sendable {
+public enum BusError: FaultClassifying, CustomStringConvertible, Sendable {
     case closed
     case unroutable(String)
+
+    /// A closed bus means shutdown (the message returns to the queue); a missing queue is a wiring bug.
+    public var isTransient: Bool {
+        switch self {
+        case .closed: return true
+        case .unroutable: return false
+        }
+    }
 
     public var description: String {
         switch self {

@@ -65,8 +65,9 @@ public final class EmbeddedPipeline: Sendable {
     public func peakStoreBytes() async -> Int { await store.peakBytes }
 }
 
-public enum PipelineError: Error, CustomStringConvertible, Sendable {
+public enum PipelineError: FaultClassifying, CustomStringConvertible, Sendable {
     case jobFailed(String)
+    public var isTransient: Bool { false }
     public var description: String {
         switch self {
         case .jobFailed(let m): return "job failed: \(m)"

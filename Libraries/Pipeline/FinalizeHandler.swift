@@ -102,6 +102,7 @@ extension FinalizeHandler {
 }
 
 /// Another finalizer holds the lock: retry later (transient).
-struct FinalizeBusy: Error, CustomStringConvertible {
+struct FinalizeBusy: FaultClassifying, CustomStringConvertible {
     var description: String { "finalize already running elsewhere" }
+    var isTransient: Bool { true }
 }

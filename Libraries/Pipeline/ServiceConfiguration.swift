@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Logging
 import Messaging
@@ -46,6 +47,10 @@ public struct ServiceConfiguration: Sendable {
             c.settings.segmentSeconds = seconds
         }
         c.settings.chunkPolicy.maxFrames = try int(env, "REFRAME_CHUNK_FRAMES", default: c.settings.chunkPolicy.maxFrames, range: 1...10_000)
+        if let v = env["REFRAME_RETRY_WINDOW_SECONDS"] {
+            guard let seconds = Double(v), seconds >= 0, seconds <= 3600 else { throw ConfigurationError("REFRAME_RETRY_WINDOW_SECONDS must be a number in [0, 3600]") }
+            c.settings.transientRetryWindow = seconds
+        }
         if let v = env["REFRAME_INFLIGHT_MB"] {
             guard let mb = Int64(v), mb > 0 else { throw ConfigurationError("REFRAME_INFLIGHT_MB must be a positive integer") }
             c.settings.jobInFlightBudget = mb << 20
@@ -66,7 +71,8 @@ public struct ServiceConfiguration: Sendable {
     public var queueNames: QueueNames { QueueNames(prefix: queuePrefix) }
 }
 
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+public struct ConfigurationError: FaultClassifying, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
+    public var isTransient: Bool { false }
 }

@@ -43,6 +43,12 @@ public struct StageSettings: Sendable {
     public var limits = JobLimits()
     /// The queues' delivery limit: a transient error on the last allowed delivery fails the chunk visibly.
     public var deliveryLimit = 5
+    /// Seconds a worker keeps retrying a transiently failing message in place before it returns the
+    /// message to the queue: long enough to ride out a Redis or RabbitMQ restart without spending
+    /// deliveries (each redelivery counts towards the limit).
+    public var transientRetryWindow: Double = 120
+    /// Pauses between those in-place retries.
+    public var transientBackoff = Backoff(initial: 0.2, maximum: 5)
 
     public init() {}
 }

@@ -27,7 +27,8 @@ extension StageHandler {
 }
 
 /// Errors that will recur on every retry: the message goes to the dead-letter queue and the job fails.
-public struct PermanentFailure: Error, CustomStringConvertible, Sendable {
+public struct PermanentFailure: FaultClassifying, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
+    public var isTransient: Bool { false }
 }

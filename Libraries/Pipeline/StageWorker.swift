@@ -1,16 +1,16 @@
 import Core
-import Enhance
 import Foundation
 import Logging
-import Media
 import Messaging
 import ServiceLifecycle
 import Store
 
 /// The generic worker loop every stage runs (DESIGN.md §6): handler steps 1–3, then publish the next
-/// messages (confirmed), ack, and delete the input. Malformed or hopeless messages are dead-lettered
-/// with their reason and the job is marked failed; transient failures (store or broker trouble)
-/// are put back for another attempt, bounded by the queue's delivery limit.
+/// messages (confirmed), ack, and delete the input. Errors say themselves whether a retry can help
+/// (`FaultClassifying`). Permanent ones dead-letter the message with its reason and fail the job.
+/// Transient ones (a store or broker restarting, a full store) are retried in place with capped
+/// back-off for `transientRetryWindow` seconds, which rides out a restart without using up
+/// deliveries; after that the message is put back, bounded by the queue's delivery limit.
 public struct StageWorker: Service {
     public let handler: any StageHandler
     public let context: StageContext
@@ -39,38 +39,67 @@ public struct StageWorker: Service {
             if let s = message.segment { logger[metadataKey: "segment"] = "\(s)" }
         }
         let started = Date()
-        do {
-            let outcome = try await handler.process(delivery, context: context)
-            for next in outcome.next { try await context.publish(next) }
-            try await delivery.ack()
-            if let cleanup = outcome.cleanup {
-                do { try await cleanup() } catch { logger.warning("cleanup failed; keys expire by TTL", metadata: ["error": "\(error)"]) }
-            }
-            logger.debug("done", metadata: ["stage": "\(handler.stage.rawValue)", "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))"])
-        } catch {
-            let lastAttempt = delivery.previousDeliveries + 1 >= context.settings.deliveryLimit
-            if Self.isPermanent(error) || (lastAttempt && !(error is FinalizeBusy)) {
-                let reason = Self.isPermanent(error) ? "\(error)" : "gave up after \(delivery.previousDeliveries + 1) attempts: \(error)"
-                logger.error("failed permanently; dead-lettering", metadata: ["error": "\(reason)"])
-                await recordFailure(message, error: reason)
-                do { try await delivery.deadLetter(reason: "\(handler.stage.rawValue): \(reason)") } catch {
-                    logger.error("dead-lettering failed; message will be redelivered", metadata: ["error": "\(error)"])
+        let settings = context.settings
+        var retries = 0
+        while true {
+            do {
+                try await runSteps(delivery, logger: logger)
+                if retries > 0 { logger.notice("succeeded after retrying in place", metadata: ["retries": "\(retries)"]) }
+                logger.debug("done", metadata: ["stage": "\(handler.stage.rawValue)", "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))"])
+                return
+            } catch {
+                let transient = Fault.isTransient(error)
+                // Only errors that declare themselves transient are worth waiting for in place; an
+                // unclassified one goes back to the queue at once, its retries bounded by the delivery limit.
+                let classified = Fault.isClassified(error)
+                if !classified {
+                    logger.warning("unclassified error treated as transient", metadata: ["type": "\(type(of: error))", "error": "\(error)"])
                 }
-            } else {
-                logger.warning("failed; retrying", metadata: ["error": "\(error)", "previousDeliveries": "\(delivery.previousDeliveries)"])
-                // A pause so a flapping dependency (or a busy finalizer) is not hammered by instant redelivery.
-                try? await Task.sleep(nanoseconds: error is FinalizeBusy ? 2_000_000_000 : 200_000_000)
-                try? await delivery.retry()
+                let inWindow = Date().timeIntervalSince(started) < settings.transientRetryWindow
+                if transient && classified && inWindow && !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    let delay = settings.transientBackoff.delay(attempt: retries)
+                    retries += 1
+                    logger.warning("transient failure; retrying in place", metadata: [
+                        "error": "\(error)", "retry": "\(retries)", "delay_s": "\(String(format: "%.2f", delay))"])
+                    try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+                    continue
+                }
+                await settle(delivery, message: message, error: error, transient: transient, logger: logger)
+                return
             }
         }
     }
 
-    static func isPermanent(_ error: Error) -> Bool {
-        switch error {
-        case is PermanentFailure, is MessageError, is SpecError, is MediaError, is EnhanceError, is StoreError, is DecodingError:
-            return true
-        default:
-            return false
+    /// Steps 1–6 of DESIGN.md §6 for one try; each is idempotent, so a failed try can be repeated whole.
+    private func runSteps(_ delivery: BusDelivery, logger: Logger) async throws {
+        let outcome = try await handler.process(delivery, context: context)
+        for next in outcome.next { try await context.publish(next) }
+        try await delivery.ack()
+        if let cleanup = outcome.cleanup {
+            do { try await cleanup() } catch { logger.warning("cleanup failed; keys expire by TTL", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    /// After the last try in this process: dead-letter a permanent failure (or a transient one on
+    /// the last allowed delivery), otherwise put the message back for another delivery.
+    private func settle(_ delivery: BusDelivery, message: StageMessage?, error: Error, transient: Bool, logger: Logger) async {
+        let lastAttempt = delivery.previousDeliveries + 1 >= context.settings.deliveryLimit
+        // A busy finalizer is not the chunk's failure: it never uses up the job.
+        if !transient || (lastAttempt && !(error is FinalizeBusy)) {
+            let reason = transient ? "gave up after \(delivery.previousDeliveries + 1) attempts: \(error)" : "\(error)"
+            logger.error("failed permanently; dead-lettering", metadata: ["error": "\(reason)"])
+            await recordFailure(message, error: reason)
+            do { try await delivery.deadLetter(reason: "\(handler.stage.rawValue): \(reason)") } catch {
+                logger.error("dead-lettering failed; message will be redelivered", metadata: ["error": "\(error)"])
+            }
+        } else {
+            logger.warning("failed; returning the message to the queue", metadata: [
+                "error": "\(error)", "previousDeliveries": "\(delivery.previousDeliveries)"])
+            // A pause so a flapping dependency (or a busy finalizer) is not hammered by instant redelivery.
+            try? await Task.sleep(nanoseconds: error is FinalizeBusy ? 2_000_000_000 : 200_000_000)
+            do { try await delivery.retry() } catch {
+                logger.warning("could not return the message; the broker redelivers it when the connection drops", metadata: ["error": "\(error)"])
+            }
         }
     }
 

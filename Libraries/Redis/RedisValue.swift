@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// A decoded Redis reply. Bulk strings stay as bytes: frame data is binary.
@@ -28,7 +29,7 @@ public enum RedisValue: Sendable, Equatable {
 }
 
 /// Errors from the Redis client.
-public enum RedisError: Error, CustomStringConvertible, Sendable, Equatable {
+public enum RedisError: FaultClassifying, CustomStringConvertible, Sendable, Equatable {
     /// The connection failed or broke; the command may or may not have run.
     case connection(String)
     /// Redis refused the command because `maxmemory` is reached under `noeviction`: back off and retry.
@@ -36,6 +37,18 @@ public enum RedisError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Any other error reply.
     case server(String)
     case invalidURL(String)
+
+    /// Error replies a server gives while it cannot serve yet (loading its AOF after a restart,
+    /// running a script, failing over); anything else is a refused command and will be refused again.
+    static let transientReplies = ["LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "READONLY", "CLUSTERDOWN", "MISCONF"]
+
+    public var isTransient: Bool {
+        switch self {
+        case .connection, .outOfMemory: return true
+        case .server(let m): return Self.transientReplies.contains { m.hasPrefix($0) }
+        case .invalidURL: return false
+        }
+    }
 
     public var description: String {
         switch self {

@@ -244,9 +244,12 @@ struct StoredManifest: Codable {
     var storedBytes: Int
 }
 
-public enum StoreError: Error, CustomStringConvertible, Sendable {
+public enum StoreError: FaultClassifying, CustomStringConvertible, Sendable {
     case missing(String)
     case corrupt(String)
+
+    /// Data that is gone or unreadable stays so: the chunk needs `reframe retry`, not another delivery.
+    public var isTransient: Bool { false }
 
     public var description: String {
         switch self {

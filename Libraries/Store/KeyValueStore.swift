@@ -1,3 +1,5 @@
+import Core
+
 /// The subset of Redis the pipeline's layout needs. `RedisStore` in production, `InMemoryStore` in
 /// the embedded mode and unit tests; the layout (`JobStore`) is written once on top of it.
 public protocol KeyValueStore: Sendable {
@@ -23,7 +25,10 @@ extension KeyValueStore {
 }
 
 /// A store that refuses writes because it is full (Redis `maxmemory` with `noeviction`).
-public struct StoreFullError: Error, CustomStringConvertible, Sendable {
+public struct StoreFullError: FaultClassifying, CustomStringConvertible, Sendable {
     public let message: String
+    public init(message: String) { self.message = message }
     public var description: String { "store full: \(message)" }
+    /// Room comes back as other stages delete the chunks they finished (DESIGN.md §5).
+    public var isTransient: Bool { true }
 }
