@@ -1,4 +1,5 @@
 import CRabbitMQ
+import Core
 import Foundation
 import Logging
 
@@ -22,6 +23,8 @@ public final class AMQPConnection: @unchecked Sendable {
     private var consumers: [String: Consumer] = [:]
     private var running = true
     private var connectedOnce = false
+    /// When the connection broke, until it is back: for the log line that says how long it took.
+    private var lostAt: Date?
     private var firstConnectError: Error?
     private let connected = DispatchSemaphore(value: 0)
 
@@ -174,12 +177,19 @@ public final class AMQPConnection: @unchecked Sendable {
     }
 
     private func run() {
-        var backoff = 0.1
+        // Capped low so a broker that is back is found within ~2 s; refused connects are cheap.
+        let backoff = Backoff(initial: 0.1, maximum: 2)
+        var attempt = 0
         while isRunning() {
             if conn == nil {
                 do {
                     try connect()
-                    backoff = 0.1
+                    attempt = 0
+                    if let lostAt {
+                        logger.notice("AMQP reconnected", metadata: [
+                            "broker": "\(endpoint.host):\(endpoint.port)", "down_s": "\(String(format: "%.2f", Date().timeIntervalSince(lostAt)))"])
+                        self.lostAt = nil
+                    }
                     if !connectedOnce { connectedOnce = true; connected.signal() }
                 } catch {
                     if !connectedOnce {
@@ -188,17 +198,19 @@ public final class AMQPConnection: @unchecked Sendable {
                         connected.signal()
                         return
                     }
-                    logger.warning("AMQP reconnect failed, retrying", metadata: ["error": "\(error)", "backoff_s": "\(backoff)"])
+                    let delay = backoff.delay(attempt: attempt)
+                    attempt += 1
+                    logger.warning("AMQP reconnect failed, retrying", metadata: ["error": "\(error)", "backoff_s": "\(String(format: "%.2f", delay))"])
                     failExpiredCommands()
-                    Thread.sleep(forTimeInterval: backoff)
-                    backoff = min(backoff * 2, 5)
+                    Thread.sleep(forTimeInterval: delay)
                     continue
                 }
             }
             do {
                 try serviceOnce()
             } catch {
-                logger.warning("AMQP connection lost", metadata: ["error": "\(error)"])
+                logger.warning("AMQP connection lost; reconnecting", metadata: ["broker": "\(endpoint.host):\(endpoint.port)", "error": "\(error)"])
+                lostAt = Date()
                 teardown(error: error)
             }
         }

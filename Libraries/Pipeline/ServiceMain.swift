@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Logging
 import Messaging
@@ -6,17 +7,23 @@ import Store
 
 /// Runs one stage as a service: configuration from the environment, RabbitMQ and Redis, N workers,
 /// graceful shutdown on SIGTERM/SIGINT (the message in hand is finished, the rest stay queued).
+/// Lost connections are logged and re-established by the clients; a service that cannot go on
+/// (bad configuration, no broker or store at start, a consumer that stopped) logs why and exits 1.
 public enum ServiceMain {
     public static func run(_ handlers: any StageHandler...) async {
+        ProcessSignals.ignoreBrokenPipe()
         let name = handlers.map(\.stage.rawValue).joined(separator: "+")
         var logger = Logger(label: "reframe.\(name)")
         do {
             let config = try ServiceConfiguration.fromEnvironment()
             logger.logLevel = config.logLevel
+            ParentWatch.startIfAsked(logger: logger)
             let bus = try RabbitBus(url: config.amqpURL, names: config.queueNames, deliveryLimit: config.deliveryLimit, logger: logger)
-            let store = try RedisStore(url: config.redisURL, connections: max(2, config.workers * 2))
+            let store = try RedisStore(url: config.redisURL, connections: max(2, config.workers * 2), logger: logger)
             let context = StageContext(bus: bus, jobs: JobStore(kv: store), mediaRoot: config.mediaRoot, logger: logger, settings: config.settings)
-            let workers = handlers.flatMap { handler in (0..<config.workers).map { _ in StageWorker(handler: handler, context: context) } }
+            let workers = handlers.flatMap { handler in
+                (0..<config.workers).map { _ in ServiceWorker(worker: StageWorker(handler: handler, context: context)) }
+            }
             let group = ServiceGroup(services: workers, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
             await bus.close()
@@ -39,4 +46,24 @@ extension ServiceMain {
             exit(2)
         }
     }
+}
+
+/// A stage worker run as a service. The bus ends a consumer's stream only when it is closed, so a
+/// stream that ends without a shutdown would leave a live process consuming nothing: end it loudly.
+struct ServiceWorker: Service {
+    let worker: StageWorker
+
+    func run() async throws {
+        try await worker.run()
+        guard Task.isShuttingDownGracefully || Task.isCancelled else {
+            throw ServiceFailure("the \(worker.context.queue(worker.handler.stage)) consumer stopped without a shutdown")
+        }
+    }
+}
+
+/// A service that cannot go on: `ServiceMain` logs it and exits non-zero.
+public struct ServiceFailure: FaultClassifying, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+    public var isTransient: Bool { false }
 }

@@ -1,18 +1,32 @@
 import CHiredis
+import Core
 import Foundation
+import Logging
 
 /// A blocking, binary-safe Redis connection over hiredis. Thread-safe (calls are serialised);
-/// reconnects with back-off when the connection broke. Commands that failed mid-flight are not
-/// retried here, because the caller alone knows whether they are idempotent.
+/// callers run it on a thread of its own (it blocks). A broken connection is logged and, on the
+/// next command, re-established with capped back-off for up to `reconnectWindow` seconds.
+/// Commands that failed mid-flight are not retried here, because the caller alone knows whether
+/// they are idempotent.
 public final class RedisConnection: @unchecked Sendable {
     private let endpoint: RedisEndpoint
     private let lock = NSLock()
     private var context: UnsafeMutablePointer<redisContext>?
     private let connectTimeout: Double
+    private let reconnectWindow: Double
+    private let backoff = Backoff(initial: 0.05, maximum: 1)
+    private let logger: Logger
+    /// When the connection broke, until it is back: for the log line that says how long it took.
+    private var lostAt: Date?
 
-    public init(url: String, connectTimeout: Double = 5) throws {
+    public init(url: String, connectTimeout: Double = 5, reconnectWindow: Double = 5,
+                logger: Logger = Logger(label: "reframe.redis")) throws {
+        // hiredis writes with write(2), which raises SIGPIPE on a socket Redis has closed.
+        ProcessSignals.ignoreBrokenPipe()
         endpoint = try RedisEndpoint(url: url)
         self.connectTimeout = connectTimeout
+        self.reconnectWindow = reconnectWindow
+        self.logger = logger
         lock.lock()
         defer { lock.unlock() }
         try connectLocked()
@@ -46,7 +60,7 @@ public final class RedisConnection: @unchecked Sendable {
             var raw: UnsafeMutableRawPointer?
             guard redisGetReply(ctx, &raw) == REDIS_OK, let reply = raw?.assumingMemoryBound(to: redisReply.self) else {
                 let message = errorMessage(ctx)
-                dropLocked()
+                lostLocked(message)
                 throw RedisError.connection(message)
             }
             defer { freeReplyObject(raw) }
@@ -84,7 +98,7 @@ public final class RedisConnection: @unchecked Sendable {
         }
         guard status == REDIS_OK else {
             let message = errorMessage(ctx)
-            dropLocked()
+            lostLocked(message)
             throw RedisError.connection(message)
         }
     }
@@ -129,16 +143,42 @@ public final class RedisConnection: @unchecked Sendable {
         context = nil
     }
 
-    /// Up to ~6 s of back-off before giving up, so a restarting Redis is ridden out.
+    /// The connection broke (Redis restarted, the link dropped, a command timed out).
+    private func lostLocked(_ message: String) {
+        dropLocked()
+        if lostAt == nil { lostAt = Date() }
+        logger.warning("Redis connection lost; reconnecting on the next command", metadata: [
+            "redis": "\(endpoint.host):\(endpoint.port)", "error": "\(message)"])
+    }
+
+    /// Capped back-off for up to `reconnectWindow` seconds, so a restarting Redis is ridden out;
+    /// after that the caller gets a (transient) connection error and decides how long to wait.
     private func reconnectLocked() throws {
-        var delay = 0.05
-        var lastError: Error = RedisError.connection("not connected")
-        for _ in 0..<8 {
-            do { try connectLocked(); return } catch { lastError = error }
-            Thread.sleep(forTimeInterval: delay)
-            delay = min(delay * 2, 2)
+        let started = Date()
+        var attempt = 0
+        while true {
+            do {
+                try connectLocked()
+                if let lostAt {
+                    logger.notice("Redis reconnected", metadata: [
+                        "redis": "\(endpoint.host):\(endpoint.port)", "attempts": "\(attempt + 1)",
+                        "down_s": "\(String(format: "%.2f", Date().timeIntervalSince(lostAt)))"])
+                    self.lostAt = nil
+                }
+                return
+            } catch {
+                if lostAt == nil { lostAt = Date() }
+                let delay = backoff.delay(attempt: attempt)
+                attempt += 1
+                guard Date().timeIntervalSince(started) + delay < reconnectWindow else {
+                    logger.warning("Redis unreachable", metadata: [
+                        "redis": "\(endpoint.host):\(endpoint.port)", "error": "\(error)", "attempts": "\(attempt)"])
+                    throw error
+                }
+                logger.debug("Redis reconnect failed; backing off", metadata: ["error": "\(error)", "delay_s": "\(delay)"])
+                Thread.sleep(forTimeInterval: delay)
+            }
         }
-        throw lastError
     }
 
     private func connectLocked() throws {
@@ -171,6 +211,10 @@ public final class RedisConnection: @unchecked Sendable {
             throw RedisError.connection(message)
         }
         defer { freeReplyObject(raw) }
-        _ = try Self.convert(reply)
+        do { _ = try Self.convert(reply) } catch {
+            // A refused AUTH or SELECT (or LOADING while Redis reads its AOF) leaves no usable connection.
+            dropLocked()
+            throw error
+        }
     }
 }

@@ -1,68 +1,86 @@
 import Foundation
+import Logging
 import Redis
 import Synchronization
 
-/// The production store on Redis. Blocking hiredis calls run on a small pool of connections so
-/// concurrent stages in one process do not queue behind each other.
+/// The production store on Redis. Blocking hiredis calls (up to 30 s on a stalled server, seconds
+/// of reconnect back-off after a restart) run on a small pool of connections, each on a serial
+/// dispatch queue of its own, never on Swift's cooperative threads; concurrent stages in one
+/// process do not queue behind each other.
 public final class RedisStore: KeyValueStore, @unchecked Sendable {
-    private let pool: [RedisConnection]
+    private struct Lane {
+        let connection: RedisConnection
+        let queue: DispatchQueue
+    }
+
+    private let pool: [Lane]
     /// Round-robin cursor over the pool.
     private let cursor = Atomic<Int>(0)
 
-    public init(url: String, connections: Int = 4) throws {
-        pool = try (0..<max(1, connections)).map { _ in try RedisConnection(url: url) }
+    public init(url: String, connections: Int = 4, logger: Logger = Logger(label: "reframe.redis")) throws {
+        pool = try (0..<max(1, connections)).map { n in
+            Lane(connection: try RedisConnection(url: url, logger: logger), queue: DispatchQueue(label: "reframe.redis.\(n)"))
+        }
     }
 
-    private var connection: RedisConnection {
+    private var lane: Lane {
         pool[(cursor.wrappingAdd(1, ordering: .relaxed).newValue & Int.max) % pool.count]
     }
 
-    /// Runs a pipeline, mapping Redis' OOM answer to `StoreFullError` so callers can back off.
+    /// Runs a pipeline on a lane's own thread, mapping Redis' OOM answer to `StoreFullError` so
+    /// callers can back off.
     @discardableResult
-    private func run(_ commands: [[[UInt8]]]) throws -> [RedisValue] {
-        do { return try connection.pipeline(commands) } catch RedisError.outOfMemory(let m) { throw StoreFullError(message: m) }
+    private func run(_ commands: [[[UInt8]]]) async throws -> [RedisValue] {
+        let lane = self.lane
+        return try await withCheckedThrowingContinuation { continuation in
+            lane.queue.async {
+                continuation.resume(with: Result {
+                    do { return try lane.connection.pipeline(commands) } catch RedisError.outOfMemory(let m) { throw StoreFullError(message: m) }
+                })
+            }
+        }
     }
 
     private static func args(_ parts: String...) -> [[UInt8]] { parts.map { Array($0.utf8) } }
 
-    public func get(_ key: String) throws -> [UInt8]? { try run([Self.args("GET", key)])[0].bytes }
+    public func get(_ key: String) async throws -> [UInt8]? { try await run([Self.args("GET", key)])[0].bytes }
 
-    public func getMany(_ keys: [String]) throws -> [[UInt8]?] {
+    public func getMany(_ keys: [String]) async throws -> [[UInt8]?] {
         guard !keys.isEmpty else { return [] }
-        return try run(keys.map { Self.args("GET", $0) }).map(\.bytes)
+        return try await run(keys.map { Self.args("GET", $0) }).map(\.bytes)
     }
 
-    public func setMany(_ pairs: [(String, [UInt8])], ttl: Int?) throws {
+    public func setMany(_ pairs: [(String, [UInt8])], ttl: Int?) async throws {
         guard !pairs.isEmpty else { return }
-        try run(pairs.map { key, value in
+        try await run(pairs.map { key, value in
             var a: [[UInt8]] = [Array("SET".utf8), Array(key.utf8), value]
             if let ttl { a += [Array("EX".utf8), Array(String(ttl).utf8)] }
             return a
         })
     }
 
-    public func setIfAbsent(_ key: String, _ value: [UInt8], ttl: Int?) throws -> Bool {
+    public func setIfAbsent(_ key: String, _ value: [UInt8], ttl: Int?) async throws -> Bool {
         var a: [[UInt8]] = [Array("SET".utf8), Array(key.utf8), value, Array("NX".utf8)]
         if let ttl { a += [Array("EX".utf8), Array(String(ttl).utf8)] }
-        return try run([a])[0] != .null
+        return try await run([a])[0] != .null
     }
 
-    public func delete(_ keys: [String]) throws -> Int {
+    public func delete(_ keys: [String]) async throws -> Int {
         guard !keys.isEmpty else { return 0 }
-        return Int(try run([[Array("DEL".utf8)] + keys.map { Array($0.utf8) }])[0].int ?? 0)
+        return Int(try await run([[Array("DEL".utf8)] + keys.map { Array($0.utf8) }])[0].int ?? 0)
     }
 
-    public func hashSet(_ key: String, _ fields: [String: [UInt8]]) throws {
+    public func hashSet(_ key: String, _ fields: [String: [UInt8]]) async throws {
         guard !fields.isEmpty else { return }
         var a: [[UInt8]] = [Array("HSET".utf8), Array(key.utf8)]
         for (f, v) in fields { a.append(Array(f.utf8)); a.append(v) }
-        try run([a])
+        try await run([a])
     }
 
-    public func hashGet(_ key: String, _ field: String) throws -> [UInt8]? { try run([Self.args("HGET", key, field)])[0].bytes }
+    public func hashGet(_ key: String, _ field: String) async throws -> [UInt8]? { try await run([Self.args("HGET", key, field)])[0].bytes }
 
-    public func hashGetAll(_ key: String) throws -> [String: [UInt8]] {
-        let items = try run([Self.args("HGETALL", key)])[0].array ?? []
+    public func hashGetAll(_ key: String) async throws -> [String: [UInt8]] {
+        let items = try await run([Self.args("HGETALL", key)])[0].array ?? []
         var out: [String: [UInt8]] = [:]
         var i = 0
         while i + 1 < items.count {
@@ -72,18 +90,18 @@ public final class RedisStore: KeyValueStore, @unchecked Sendable {
         return out
     }
 
-    public func increment(_ key: String, by: Int64) throws -> Int64 {
-        try run([Self.args("INCRBY", key, String(by))])[0].int ?? 0
+    public func increment(_ key: String, by: Int64) async throws -> Int64 {
+        try await run([Self.args("INCRBY", key, String(by))])[0].int ?? 0
     }
 
-    public func expire(_ key: String, seconds: Int) throws { try run([Self.args("EXPIRE", key, String(seconds))]) }
+    public func expire(_ key: String, seconds: Int) async throws { try await run([Self.args("EXPIRE", key, String(seconds))]) }
 
-    public func keys(prefix: String) throws -> [String] {
+    public func keys(prefix: String) async throws -> [String] {
         var cursor = "0"
         var out: [String] = []
         let pattern = prefix.replacingOccurrences(of: "*", with: "\\*").replacingOccurrences(of: "?", with: "\\?") + "*"
         repeat {
-            let reply = try run([Self.args("SCAN", cursor, "MATCH", pattern, "COUNT", "500")])[0].array ?? []
+            let reply = try await run([Self.args("SCAN", cursor, "MATCH", pattern, "COUNT", "500")])[0].array ?? []
             guard reply.count == 2 else { break }
             cursor = reply[0].string ?? "0"
             out += (reply[1].array ?? []).compactMap(\.string)
@@ -92,8 +110,8 @@ public final class RedisStore: KeyValueStore, @unchecked Sendable {
     }
 
     /// `used_memory` from INFO memory, for benchmarks (sampled: Redis cannot reset its own peak).
-    public func usedMemoryBytes() throws -> Int {
-        let info = try run([Self.args("INFO", "memory")])[0].string ?? ""
+    public func usedMemoryBytes() async throws -> Int {
+        let info = try await run([Self.args("INFO", "memory")])[0].string ?? ""
         for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("used_memory:") {
             return Int(line.dropFirst("used_memory:".count)) ?? 0
         }

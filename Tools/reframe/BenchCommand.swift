@@ -69,7 +69,7 @@ struct BenchPipeline: AsyncParsableCommand {
         let redis = try RedisStore(url: cluster.redis, connections: 1)
         let jobs = JobStore(kv: redis)
         try await Task.sleep(nanoseconds: 1_000_000_000)  // let every service declare topology and subscribe
-        let baseline = try redis.usedMemoryBytes()
+        let baseline = try await redis.usedMemoryBytes()
         var peak = baseline
         let id = UUID().uuidString.lowercased()
         let bus = try cluster.bus(prefix: prefix)
@@ -77,7 +77,7 @@ struct BenchPipeline: AsyncParsableCommand {
         try await bus.publish(Array(try JSONEncoder().encode(spec)), to: bus.names.queue("ingest"), headers: [IngestHandler.jobIdHeader: id])
         while true {
             try await Task.sleep(nanoseconds: 20_000_000)
-            peak = max(peak, try redis.usedMemoryBytes())
+            peak = max(peak, try await redis.usedMemoryBytes())
             guard let record = try await jobs.job(id) else { continue }
             if record.state == .done { break }
             if record.state.isFinal { throw ValidationError("distributed job \(record.state.rawValue): \(record.error ?? "")") }

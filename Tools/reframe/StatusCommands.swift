@@ -19,7 +19,7 @@ struct Status: AsyncParsableCommand {
     }
 }
 
-/// `reframe watch ID`: refreshes the status until the job ends.
+/// `reframe watch ID`: refreshes the status until the job ends; rides out a store that restarts.
 struct Watch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Follow a job's progress until it ends.")
     @Argument(help: "Job id.") var id: String
@@ -32,7 +32,13 @@ struct Watch: AsyncParsableCommand {
         let deadline = Date().addingTimeInterval(timeout)
         let bar = ProgressBar(enabled: true)
         while Date() < deadline {
-            if let p = try await JobProgress.load(jobId: id.lowercased(), jobs: jobs) {
+            let progress: JobProgress?
+            do { progress = try await JobProgress.load(jobId: id.lowercased(), jobs: jobs) } catch where Fault.isTransient(error) {
+                FileHandle.standardError.write(Data("reframe watch: \(error); retrying\n".utf8))
+                try await Task.sleep(nanoseconds: UInt64(max(interval, 1) * 1e9))
+                continue
+            }
+            if let p = progress {
                 bar.update(p)
                 if p.state.isFinal {
                     bar.finish()
