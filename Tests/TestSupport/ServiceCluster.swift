@@ -2,14 +2,23 @@ import Foundation
 
 /// Starts the five service executables as separate processes against the broker and store the
 /// test command started (REFRAME_AMQP_URL / REFRAME_REDIS_URL), isolated by a queue prefix.
+///
+/// Every process is recorded in `$REFRAME_RUN_DIR/services/<pid>` until it is stopped, so
+/// `scripts/services.sh stop` ends whatever a crashed test left; the services also end themselves
+/// when the test process is gone (`REFRAME_EXIT_WITH_PARENT`).
 public final class ServiceCluster {
     public let amqpURL: String
     public let redisURL: String
     public let prefix: String
     public let mediaRoot: String
     public let binDir: String
-    private var processes: [Process] = []
+    private var processes: [(name: String, process: Process)] = []
     private let extraEnvironment: [String: String]
+    private let serviceEnvironment: [String: String]
+    /// Where each service's output goes (`<name>.log`), when asked for; else the test's own output.
+    public let logDirectory: String?
+    /// `$REFRAME_RUN_DIR/services`, where running services are recorded by pid.
+    private let pidDirectory: String?
 
     public enum Failure: Error, CustomStringConvertible {
         case notConfigured(String)
@@ -28,7 +37,7 @@ public final class ServiceCluster {
         return url.path == "/" ? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path : url.deletingLastPathComponent().path
     }
 
-    public init(mediaRoot: String, extraEnvironment: [String: String] = [:]) throws {
+    public init(mediaRoot: String, extraEnvironment: [String: String] = [:], logDirectory: String? = nil) throws {
         let env = ProcessInfo.processInfo.environment
         guard let amqp = env["REFRAME_AMQP_URL"], let redis = env["REFRAME_REDIS_URL"] else {
             throw Failure.notConfigured("REFRAME_AMQP_URL and REFRAME_REDIS_URL must point at a running RabbitMQ and Redis: run the tests with scripts/test.sh")
@@ -43,13 +52,64 @@ public final class ServiceCluster {
         serviceEnv["REFRAME_MEDIA_ROOT"] = mediaRoot
         serviceEnv["REFRAME_QUEUE_PREFIX"] = prefix
         serviceEnv["REFRAME_LOG_LEVEL"] = env["REFRAME_TEST_LOG_LEVEL"] ?? "warning"
+        serviceEnv["REFRAME_EXIT_WITH_PARENT"] = "1"
         for (k, v) in extraEnvironment { serviceEnv[k] = v }
-        for name in ["Ingest", "Extractor", "Upscaler", "Interpolator", "Assembler"] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "\(binDir)/\(name)")
-            p.environment = serviceEnv
-            try p.run()
-            processes.append(p)
+        serviceEnvironment = serviceEnv
+        self.logDirectory = logDirectory
+        pidDirectory = env["REFRAME_RUN_DIR"].map { "\($0)/services" }
+        if let logDirectory { try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true) }
+        if let pidDirectory { try FileManager.default.createDirectory(atPath: pidDirectory, withIntermediateDirectories: true) }
+        for name in Self.services { try start(name) }
+    }
+
+    public static let services = ["Ingest", "Extractor", "Upscaler", "Interpolator", "Assembler"]
+
+    private func start(_ name: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "\(binDir)/\(name)")
+        p.environment = serviceEnvironment
+        if let logDirectory {
+            let path = "\(logDirectory)/\(name).log"
+            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            log.seekToEndOfFile()
+            p.standardOutput = log
+            p.standardError = log
+        }
+        try p.run()
+        if let pidDirectory { FileManager.default.createFile(atPath: "\(pidDirectory)/\(p.processIdentifier)", contents: Data(name.utf8)) }
+        processes.append((name, p))
+    }
+
+    /// A service's output so far (with `logDirectory`).
+    public func log(_ name: String) -> String {
+        guard let logDirectory, let data = FileManager.default.contents(atPath: "\(logDirectory)/\(name).log") else { return "" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Runs `scripts/services.sh <command>` on the broker and store the test command started
+    /// (its ports and run directory come from the environment that test command exported).
+    public static func services(_ command: String) throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/services.sh").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: script)
+        p.arguments = [command]
+        try p.run()
+        let status = reap(p)
+        guard status == 0 else { throw Failure.notConfigured("services.sh \(command) exited \(status)") }
+    }
+
+    /// Waits for `p` by polling waitpid: Foundation's `waitUntilExit` was seen to hang on a script
+    /// that left a daemon behind (the child stayed a zombie, never reaped).
+    private static func reap(_ p: Process) -> Int32 {
+        while true {
+            var status: Int32 = 0
+            let r = waitpid(p.processIdentifier, &status, WNOHANG)
+            if r == p.processIdentifier { return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f) }
+            // Reaped by Foundation meanwhile: its own status is valid then.
+            if r < 0 { return p.isRunning ? -1 : p.terminationStatus }
+            usleep(50_000)
         }
     }
 
@@ -77,13 +137,23 @@ public final class ServiceCluster {
     }
 
     public func stop() {
-        for p in processes where p.isRunning { p.terminate() }
-        for p in processes { p.waitUntilExit() }
+        for (_, p) in processes where p.isRunning { p.terminate() }
+        for (_, p) in processes {
+            p.waitUntilExit()
+            if let pidDirectory { try? FileManager.default.removeItem(atPath: "\(pidDirectory)/\(p.processIdentifier)") }
+        }
         processes = []
     }
 
     /// Whether every service process is still alive (none crashed).
-    public var allRunning: Bool { processes.allSatisfy(\.isRunning) }
+    public var allRunning: Bool { processes.allSatisfy(\.process.isRunning) }
+
+    /// The services that ended, with how (exit status or signal), for failure messages.
+    public var ended: [String] {
+        processes.filter { !$0.process.isRunning }.map { name, p in
+            "\(name) \(p.terminationReason == .uncaughtSignal ? "killed by signal" : "exited") \(p.terminationStatus)"
+        }
+    }
 
     deinit { stop() }
 }
