@@ -6,8 +6,8 @@ import Neural
 import TestSupport
 import XCTest
 
-/// The RIFE interpolator's timesteps: bisection for 1/2ⁿ positions, nearest eighth otherwise,
-/// real frames untouched, every needed middle computed once per interval.
+/// The RIFE interpolator's timesteps: bisection for 1/2ⁿ positions, a cross-fade of the quarters
+/// around any other position (or the nearest grid point when asked), real frames untouched.
 final class NeuralInterpolatorTests: XCTestCase {
     let (w, h) = (320, 192)
     let options = NeuralRuntimeOptions(threads: 2, memoryBudget: 1 << 30)
@@ -29,24 +29,32 @@ final class NeuralInterpolatorTests: XCTestCase {
         return out
     }
 
-    func testBisectionAndNearestEighth() throws {
+    func testBisectionAndOffGridPositions() throws {
         let (a, b) = (try crop("cockatoo-100"), try crop("cockatoo-101"))
         let interpolator = try NeuralInterpolator(width: w, height: h, pixelFormat: "rgb24", runtime: options)
-        let samples = [0, 0.25, 0.5, 0.75, 0.35, 1].enumerated().map { OutputTiming.Sample(pts: Int64(10 + $0.offset), left: 0, position: $0.element) }
+        let positions = [0, 0.25, 0.5, 0.75, 0.35, 1, 0.125]
+        let samples = positions.enumerated().map { OutputTiming.Sample(pts: Int64(10 + $0.offset), left: 0, position: $0.element) }
         let out = try interpolator.interpolate(frames: [a, b], samples: samples)
-        XCTAssertEqual(out.map(\.pts), [10, 11, 12, 13, 14, 15], "each output carries its sample's pts")
+        XCTAssertEqual(out.map(\.pts), [10, 11, 12, 13, 14, 15, 16], "each output carries its sample's pts")
         XCTAssertEqual(Self.differing(out[0].data, a.data), 0, "position 0 is the real frame, untouched")
         XCTAssertEqual(Self.differing(out[5].data, b.data), 0, "position 1 is the next real frame, untouched")
 
         let (pa, pb) = (RIFEParityTests.planar(a, width: w, height: h), RIFEParityTests.planar(b, width: w, height: h))
         let half = try middle(pa, pb)
         let quarter = try middle(pa, half), threeQuarters = try middle(half, pb)
-        let threeEighths = try middle(quarter, half)  // 0.35 → nearest eighth, 3/8
-        for (i, expected, what) in [(2, half, "½"), (1, quarter, "¼ = mid(0, ½)"), (3, threeQuarters, "¾ = mid(½, 1)"), (4, threeEighths, "0.35 → ⅜")] {
+        let eighth = try middle(pa, quarter)  // on the dyadic grid: bisected although finer than quarters
+        let fade = zip(quarter, half).map { $0 + 0.4 * ($1 - $0) }  // 0.35 is 40 % of the way from ¼ to ½
+        for (i, expected, what) in [(2, half, "½"), (1, quarter, "¼ = mid(0, ½)"), (3, threeQuarters, "¾ = mid(½, 1)"),
+                                    (6, eighth, "⅛ = mid(0, ¼)"), (4, fade, "0.35 → ¼ + 0.4·(½ − ¼)")] {
             XCTAssertEqual(Self.differing(out[i].data, RIFEParityTests.packed(expected, width: w, height: h)), 0, "bytes differing at \(what)")
             XCTAssertGreaterThan(Self.differing(out[i].data, a.data), 1000, "\(what) is a new picture")
         }
         XCTAssertLessThan(MediaChecks.psnr(out[1].data, out[3].data), 40, "¼ and ¾ differ")
+
+        // Snapping instead: 0.35 is nearest to ⅜ on the eighths grid.
+        let snapping = try NeuralInterpolator(width: w, height: h, pixelFormat: "rgb24", depth: 3, offGrid: .nearest, runtime: options)
+        let snapped = try snapping.interpolate(frames: [a, b], samples: [.init(pts: 0, left: 0, position: 0.35)])
+        XCTAssertEqual(Self.differing(snapped[0].data, RIFEParityTests.packed(try middle(quarter, half), width: w, height: h)), 0, "0.35 → ⅜")
     }
 
     /// Bytes that differ (a count, so a failure does not print two whole images).

@@ -14,7 +14,7 @@ struct BenchInterpolate: ParsableCommand {
         abstract: "Quality (drop-and-restore PSNR/SSIM) and speed of the interpolators against their references.")
 
     @Option(help: "Clips in the media cache (or paths).") var clips = "balle1-vp9.avi,cockatoo.mp4"
-    @Option(help: "Methods: rife, mci, blend, repeat, pytorch (the reference RIFE; --keep 2 only), rife-dN (RIFE bisecting to depth N).")
+    @Option(help: "Methods: rife, mci, blend, repeat, pytorch (the reference RIFE; --keep 2 only), rife-dN (RIFE bisecting to depth N, nearest grid point), rife-blend-dN (cross-fade of the two grid points around an off-grid position).")
     var methods = "rife,mci,blend,repeat,pytorch"
     @Option(help: "Keep every Nth frame and restore the N−1 between (positions k/N): 2 tests t = ½, 3 tests a target rate's off-grid positions.")
     var keep = 2
@@ -70,7 +70,7 @@ struct BenchInterpolate: ParsableCommand {
         let truth = (0..<max(intervals, 0)).flatMap { i in (1..<keep).map { all[i * keep + $0] } }
         guard let first = all.first, truth.count > 0 else { throw ValidationError("\(clip) has too few frames") }
         print("\(clip): \(first.width)×\(first.height), \(all.count) frames; keep one frame in \(keep) (\(kept.count)), restore \(truth.count)")
-        print("method      PSNR (Y) dB   SSIM (Y)   seconds")
+        print("method          PSNR (Y) dB   SSIM (Y)   seconds")
         var results: [String: Double] = [:]
         for method in methods.split(separator: ",").map(String.init) {
             let start = Date()
@@ -78,7 +78,7 @@ struct BenchInterpolate: ParsableCommand {
             switch method {
             case "repeat": restored = (0..<intervals).flatMap { i in [VideoFrame](repeating: kept[i], count: keep - 1) }
             case "pytorch":
-                guard keep == 2 else { print("pytorch     (the reference makes t = ½ only; skipped)"); continue }
+                guard keep == 2 else { print("pytorch         (the reference makes t = ½ only; skipped)"); continue }
                 restored = try pytorchMiddles(kept: kept)
             default: restored = try inBetweens(method: method, kept: kept, options: options)
             }
@@ -87,7 +87,7 @@ struct BenchInterpolate: ParsableCommand {
             let ssim = try zip(restored, truth).map { try PictureQuality.ssim($0, $1) }
             let meanPSNR = psnr.reduce(0, +) / Double(psnr.count)
             results[method] = meanPSNR
-            print(method.padding(toLength: 10, withPad: " ", startingAt: 0)
+            print(method.padding(toLength: 14, withPad: " ", startingAt: 0)
                 + String(format: "  %11.2f  %9.4f  %8.1f", meanPSNR, ssim.reduce(0, +) / Double(ssim.count), seconds))
         }
         if let ours = results["rife"], let reference = results["pytorch"] {
@@ -103,6 +103,9 @@ struct BenchInterpolate: ParsableCommand {
         let interpolator: any Interpolator
         if method.hasPrefix("rife-d"), let depth = Int(method.dropFirst("rife-d".count)) {
             interpolator = try NeuralInterpolator(width: f.width, height: f.height, pixelFormat: f.pixelFormat, depth: depth, runtime: options)
+        } else if method.hasPrefix("rife-blend-d"), let depth = Int(method.dropFirst("rife-blend-d".count)) {
+            interpolator = try NeuralInterpolator(width: f.width, height: f.height, pixelFormat: f.pixelFormat, depth: depth, offGrid: .blend,
+                                                  runtime: options)
         } else {
             interpolator = try InterpolatorRegistry.make(model: method, width: f.width, height: f.height, pixelFormat: f.pixelFormat)
         }
