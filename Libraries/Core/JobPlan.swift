@@ -38,7 +38,8 @@ public struct SegmentPlan: Codable, Sendable, Equatable {
     public var startPts: Int64
     /// End of the segment (the next keyframe's pts, or the end of the video for the last one).
     public var endPts: Int64
-    /// Decode timestamp to seek to (the keyframe's dts).
+    /// Decode timestamp to seek to: the previous keyframe's dts (one GOP of pre-roll), the
+    /// keyframe's own for the first segment.
     public var seekDts: Int64
     /// Number of source frames before this segment and in it, from the packet index.
     public var firstFrame: Int

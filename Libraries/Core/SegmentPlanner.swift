@@ -34,6 +34,16 @@ public enum SegmentPlanner {
             }
         }
         guard !starts.isEmpty else { return [] }
+        // Decoding enters one keyframe early (a GOP of pre-roll, decoded and dropped): open GOPs'
+        // leading B-frames and frames stored without timestamps then come out exactly as in a
+        // straight decode, and a seek that lands late in an unindexed container still lands
+        // before the segment's own keyframe.
+        let keyframes = index.keyframes.sorted { $0.pts < $1.pts }
+        func entry(before kf: (pts: Int64, dts: Int64)) -> Int64 {
+            guard let previous = keyframes.last(where: { $0.pts < kf.pts }) else { return kf.dts }
+            return min(previous.dts, kf.dts)
+        }
+        let entries = starts.map(entry(before:))
         // Frames before the first keyframe (undecodable leading frames) are folded into segment 0.
         starts[0].pts = min(starts[0].pts, firstPts)
         var segments: [SegmentPlan] = []
@@ -45,7 +55,7 @@ public enum SegmentPlanner {
             while frameCursor + count < index.framePts.count && (isLast || index.framePts[frameCursor + count] < end) {
                 count += 1
             }
-            segments.append(SegmentPlan(index: i, startPts: start.pts, endPts: end, seekDts: start.dts,
+            segments.append(SegmentPlan(index: i, startPts: start.pts, endPts: end, seekDts: entries[i],
                                         firstFrame: frameCursor, frameCount: count, isLast: isLast))
             frameCursor += count
         }

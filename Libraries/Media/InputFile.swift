@@ -12,11 +12,15 @@ final class InputFile {
         var ctx: UnsafeMutablePointer<AVFormatContext>?
         try check(avformat_open_input(&ctx, path, nil, nil), "open \(path)")
         guard let opened = ctx else { throw MediaError.invalidData("open \(path)") }
-        context = opened
-        do { try check(avformat_find_stream_info(context, nil), "read stream info of \(path)") } catch {
+        // Closed here, before `context` is set: once every property is set, a throwing init runs
+        // deinit, which would close it a second time.
+        let status = avformat_find_stream_info(opened, nil)
+        guard status >= 0 else {
             avformat_close_input(&ctx)
-            throw error
+            try check(status, "read stream info of \(path)")
+            throw MediaError.invalidData("read stream info of \(path)")
         }
+        context = opened
     }
 
     deinit {

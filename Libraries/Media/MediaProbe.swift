@@ -26,8 +26,10 @@ public enum MediaProbe {
         var keyframes: [(pts: Int64, dts: Int64)] = []
         var endPts = Int64.min
         var lastDuration: Int64 = 0
+        var withoutPts = 0
         try input.forEachPacket(of: videoIndex) { packet in
             if packet.pointee.flags & AV_PKT_FLAG_DISCARD != 0 { return }
+            if packet.pointee.pts == noPTS { withoutPts += 1 }
             let pts = packet.pointee.pts != noPTS ? packet.pointee.pts : packet.pointee.dts
             guard pts != noPTS else { return }
             let dts = packet.pointee.dts != noPTS ? packet.pointee.dts : pts
@@ -37,6 +39,18 @@ public enum MediaProbe {
             endPts = max(endPts, pts + max(packet.pointee.duration, 0))
         }
         guard !framePts.isEmpty else { throw MediaError.invalidData("\(path): no video packets") }
+        if withoutPts > 0 {
+            // Packets without their own pts (MPEG program streams, AVI): a decode order timestamp is
+            // not the frame's presentation time, so the index comes from the decoder instead.
+            (framePts, keyframes) = ([], [])
+            try SegmentDecoder(path: path, workingPixelFormat: "gray").scanTimestamps { pts, isKey, dts in
+                framePts.append(pts)
+                if isKey { keyframes.append((pts, min(dts, pts))) }
+            }
+            guard !framePts.isEmpty else { throw MediaError.invalidData("\(path): no decodable video frames") }
+            endPts = framePts.max()!
+            lastDuration = 0
+        }
         framePts.sort()
         var frameRate = stream.pointee.avg_frame_rate.rational ?? stream.pointee.r_frame_rate.rational
         if frameRate == nil, framePts.count > 1 {

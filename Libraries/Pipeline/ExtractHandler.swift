@@ -75,6 +75,10 @@ public struct ExtractHandler: StageHandler {
             }
         }
         if !pending.isEmpty { closed.append((pending, nil)) }
+        for missed in decoder.entriesMissed {
+            context.logger.warning("seek landed after the segment's keyframe; decoded from the start of the file instead",
+                                   metadata: ["job": "\(plan.jobId)", "detail": "\(missed)"])
+        }
         guard ownFrames > 0 else { throw PermanentFailure("segment \(segment.index) decoded to no frames") }
         guard ownFrames <= segment.frameCount else {
             throw PermanentFailure("segment \(segment.index) decoded to \(ownFrames) frames but the packet index lists \(segment.frameCount)")

@@ -17,7 +17,7 @@ final class PlanningTests: XCTestCase {
     func testSegmentsStartAtKeyframesAndCoverEveryFrame() {
         let segments = SegmentPlanner.segments(index: index(frames: 300, gop: 30), timeBase: tb, targetSeconds: 2)
         XCTAssertEqual(segments.map(\.startPts), [0, 60, 120, 180, 240])
-        XCTAssertEqual(segments.map(\.seekDts), [-1, 59, 119, 179, 239], "seek by the keyframe's dts")
+        XCTAssertEqual(segments.map(\.seekDts), [-1, 29, 89, 149, 209], "enter at the previous keyframe's dts: one GOP of pre-roll")
         XCTAssertEqual(segments.map(\.firstFrame), [0, 60, 120, 180, 240])
         XCTAssertEqual(segments.map(\.frameCount), [60, 60, 60, 60, 60])
         XCTAssertEqual(segments.last?.endPts, 300)

@@ -75,6 +75,24 @@ public enum MediaChecks {
         return (samples.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(samples.count)).squareRoot()
     }
 
+    /// Runs a command line tool (ffmpeg, ffprobe) to its end; throws with its error output when it fails.
+    @discardableResult
+    public static func run(_ tool: String, _ arguments: [String]) throws -> String {
+        let p = Process(), out = Pipe(), err = Pipe()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = arguments
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile(), errors = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw NSError(domain: "MediaChecks", code: Int(p.terminationStatus),
+                          userInfo: [NSLocalizedDescriptionKey: "\(tool) \(arguments.joined(separator: " ")): \(String(decoding: errors, as: UTF8.self))"])
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
     /// A fresh temporary directory for one test.
     public static func temporaryDirectory(_ name: String) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("reframe-\(name)-\(UUID().uuidString.prefix(8))").path

@@ -1,0 +1,111 @@
+import Core
+import Foundation
+import Media
+import TestSupport
+import XCTest
+
+/// Segment-parallel decode must equal one straight decode, frame for frame and byte for byte, in
+/// every container archives come in — open GOPs, B-frames, packets without timestamps and all.
+final class SegmentExactnessTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws { dir = try MediaChecks.temporaryDirectory("segments") }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// A 4 s clip written by the ffmpeg CLI (libav's own muxers and encoders): moving test pattern, 12-frame GOPs.
+    func clip(_ name: String, video: [String], audio: [String] = ["-c:a", "aac"], size: String = "320x180", rate: Int = 25,
+              extra: [String] = []) throws -> String {
+        let path = "\(dir)/\(name)"
+        try MediaChecks.run("/usr/bin/ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=\(size):rate=\(rate):duration=4",
+                                                "-f", "lavfi", "-i", "sine=frequency=440:duration=4"] + video + audio + extra + [path])
+        return path
+    }
+
+    /// Decodes every segment with a fresh decoder (as extractors do) and compares with the straight decode.
+    func assertSegmentsEqualStraightDecode(_ path: String, targetSeconds: Double = 0.5, file: StaticString = #filePath, line: UInt = #line) throws {
+        let probe = try MediaProbe.probe(path: path)
+        let segments = SegmentPlanner.segments(index: probe.index, timeBase: probe.video.timeBase, targetSeconds: targetSeconds)
+        XCTAssertGreaterThan(segments.count, 2, "\(path): several segments", file: file, line: line)
+        var straight: [VideoFrame] = []
+        try SegmentDecoder(path: path, workingPixelFormat: "yuv420p").decodeAll { straight.append($0) }
+        XCTAssertEqual(straight.count, probe.video.frameCount, "\(path): straight decode vs packet index", file: file, line: line)
+        var seen = 0
+        for segment in segments {
+            var frames: [VideoFrame] = []
+            let decoder = try SegmentDecoder(path: path, workingPixelFormat: "yuv420p")
+            try decoder.decode(segment: segment, lookahead: false) { frames.append($0) }
+            XCTAssertEqual(decoder.entriesMissed, [], "\(path): the pre-roll seek entered every segment (no decode from the start)",
+                           file: file, line: line)
+            let expected = Array(straight.dropFirst(seen).prefix(frames.count))
+            XCTAssertEqual(frames.count, segment.frameCount, "\(path) segment \(segment.index): frame count", file: file, line: line)
+            XCTAssertEqual(frames.map(\.pts), expected.map(\.pts), "\(path) segment \(segment.index): pts", file: file, line: line)
+            let differing = zip(frames, expected).filter { $0.data != $1.data }.map(\.0.pts)
+            XCTAssertEqual(differing, [], "\(path) segment \(segment.index): frames whose pixels differ from the straight decode",
+                           file: file, line: line)
+            seen += frames.count
+        }
+        XCTAssertEqual(seen, straight.count, "\(path): the segments cover every frame once", file: file, line: line)
+    }
+
+    func testMPEG2ProgramStreamWithOpenGOPsAtAnOddSize() throws {
+        // The archive case: 720×405 MPEG-2 PS, 12-frame open GOPs with B-frames, packets without pts.
+        try assertSegmentsEqualStraightDecode(try clip("ps.mpg", video: ["-c:v", "mpeg2video", "-g", "12", "-bf", "2", "-q:v", "4"],
+                                                       audio: ["-c:a", "mp2"], size: "720x405", extra: ["-f", "vob"]))
+    }
+
+    func testMPEG2TransportStream() throws {
+        try assertSegmentsEqualStraightDecode(try clip("ts.ts", video: ["-c:v", "mpeg2video", "-g", "12", "-bf", "2", "-q:v", "4"],
+                                                       audio: ["-c:a", "mp2"]))
+    }
+
+    func testInterlacedMPEG2BothFieldOrders() throws {
+        for (name, top) in [("tff.mpg", "1"), ("bff.mpg", "0")] {
+            try assertSegmentsEqualStraightDecode(try clip(name, video: ["-c:v", "mpeg2video", "-g", "12", "-bf", "2", "-q:v", "4",
+                                                                         "-flags", "+ilme+ildct", "-top", top],
+                                                           audio: ["-c:a", "mp2"], size: "720x576", extra: ["-f", "vob"]))
+        }
+    }
+
+    func testH264AndHEVCWithBFramesInMP4AndMOV() throws {
+        try assertSegmentsEqualStraightDecode(try clip("h264.mp4", video: ["-c:v", "libx264", "-g", "12", "-bf", "3", "-preset", "veryfast"]))
+        try assertSegmentsEqualStraightDecode(try clip("hevc.mov", video: ["-c:v", "libx265", "-g", "12", "-bf", "3", "-preset", "ultrafast",
+                                                                           "-x265-params", "log-level=error:open-gop=1"]))
+    }
+
+    func testMatroskaAVIWebMFLVAnd3GP() throws {
+        try assertSegmentsEqualStraightDecode(try clip("h264.mkv", video: ["-c:v", "libx264", "-g", "12", "-bf", "2"], audio: ["-c:a", "libvorbis"]))
+        try assertSegmentsEqualStraightDecode(try clip("mjpeg.avi", video: ["-c:v", "mjpeg", "-q:v", "4"], audio: ["-c:a", "pcm_s16le"]))
+        try assertSegmentsEqualStraightDecode(try clip("asp.avi", video: ["-c:v", "mpeg4", "-g", "12", "-bf", "2", "-q:v", "4"], audio: ["-c:a", "mp2"]))
+        try assertSegmentsEqualStraightDecode(try clip("vp8.webm", video: ["-c:v", "libvpx", "-g", "12", "-b:v", "1M"], audio: ["-c:a", "libvorbis"]))
+        try assertSegmentsEqualStraightDecode(try clip("vp9.webm", video: ["-c:v", "libvpx-vp9", "-g", "12", "-b:v", "1M", "-deadline", "realtime",
+                                                                           "-cpu-used", "8"], audio: ["-c:a", "libopus"]))
+        try assertSegmentsEqualStraightDecode(try clip("sorenson.flv", video: ["-c:v", "flv", "-g", "12", "-q:v", "4"], audio: ["-c:a", "aac", "-ar", "44100"]))
+        try assertSegmentsEqualStraightDecode(try clip("h263.3gp", video: ["-c:v", "h263", "-g", "12", "-q:v", "4"], audio: ["-c:a", "aac", "-ar", "8000", "-ac", "1"],
+                                                       size: "176x144"))
+    }
+
+    func testASeekThatLandsLateFallsBackToAnExactDecode() throws {
+        let path = try clip("late.mpg", video: ["-c:v", "mpeg2video", "-g", "12", "-bf", "2", "-q:v", "4"], audio: ["-c:a", "mp2"],
+                            extra: ["-f", "vob"])
+        let probe = try MediaProbe.probe(path: path)
+        var segment = SegmentPlanner.segments(index: probe.index, timeBase: probe.video.timeBase, targetSeconds: 0.5)[2]
+        segment.seekDts = segment.endPts  // past the keyframe, as a bad index or a sloppy demuxer seek would land
+        var straight: [VideoFrame] = [], frames: [VideoFrame] = []
+        try SegmentDecoder(path: path, workingPixelFormat: "yuv420p").decodeAll { straight.append($0) }
+        let decoder = try SegmentDecoder(path: path, workingPixelFormat: "yuv420p")
+        try decoder.decode(segment: segment, lookahead: false) { frames.append($0) }
+        XCTAssertEqual(decoder.entriesMissed.count, 1, "the late entry is noticed")
+        let expected = Array(straight[segment.firstFrame..<(segment.firstFrame + segment.frameCount)])
+        XCTAssertEqual(frames.map(\.pts), expected.map(\.pts))
+        XCTAssertTrue(zip(frames, expected).allSatisfy { $0.data == $1.data }, "the fallback decode is exact")
+    }
+
+    func testVariableFrameRateMP4() throws {
+        var o = SyntheticClip.Options()
+        o.frames = 90
+        o.variableRate = true
+        o.keyframeInterval = 10
+        try SyntheticClip.write(path: "\(dir)/vfr.mp4", options: o)
+        try assertSegmentsEqualStraightDecode("\(dir)/vfr.mp4")
+    }
+}
