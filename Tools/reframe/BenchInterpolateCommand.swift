@@ -102,7 +102,8 @@ struct BenchInterpolate: ParsableCommand {
         let f = kept[0]
         let interpolator: any Interpolator
         if method.hasPrefix("rife-d"), let depth = Int(method.dropFirst("rife-d".count)) {
-            interpolator = try NeuralInterpolator(width: f.width, height: f.height, pixelFormat: f.pixelFormat, depth: depth, runtime: options)
+            interpolator = try NeuralInterpolator(width: f.width, height: f.height, pixelFormat: f.pixelFormat, depth: depth, offGrid: .nearest,
+                                                  runtime: options)
         } else if method.hasPrefix("rife-blend-d"), let depth = Int(method.dropFirst("rife-blend-d".count)) {
             interpolator = try NeuralInterpolator(width: f.width, height: f.height, pixelFormat: f.pixelFormat, depth: depth, offGrid: .blend,
                                                   runtime: options)
