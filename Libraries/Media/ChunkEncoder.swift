@@ -41,12 +41,15 @@ public enum ChunkEncoder {
         var ctxOpt: UnsafeMutablePointer<AVCodecContext>? = ctx
         defer { avcodec_free_context(&ctxOpt) }
         let format = try PixelFormat.lookup(settings.pixelFormat)
-        ctx.pointee.width = Int32(first.width)
-        ctx.pointee.height = Int32(first.height)
+        // Odd sizes are padded to what the pixel format can encode; the display aspect is kept.
+        let coded = try FramePadding.codedSize(width: first.width, height: first.height, pixelFormat: settings.pixelFormat)
+        let sar = FramePadding.sampleAspectRatio(sampleAspectRatio, picture: (first.width, first.height), coded: coded)
+        ctx.pointee.width = Int32(coded.width)
+        ctx.pointee.height = Int32(coded.height)
         ctx.pointee.pix_fmt = format
         ctx.pointee.time_base = timeBase.av
         ctx.pointee.framerate = frameRate.av
-        ctx.pointee.sample_aspect_ratio = sampleAspectRatio.av
+        ctx.pointee.sample_aspect_ratio = sar.av
         ctx.pointee.thread_count = Int32(settings.threads)
         if let gop = settings.keyframeInterval { ctx.pointee.gop_size = Int32(gop) }
         // Parameter sets go in the container header, identical for every chunk of the job.
@@ -89,7 +92,7 @@ public enum ChunkEncoder {
             guard input.width == first.width, input.height == first.height else {
                 throw MediaError.invalidData("frame \(i) is \(input.width)×\(input.height), chunk is \(first.width)×\(first.height)")
             }
-            let converted = try converter?.scale(input) ?? input
+            let converted = try FramePadding.pad(try converter?.scale(input) ?? input, width: coded.width, height: coded.height)
             try converted.data.withUnsafeBufferPointer { buffer in
                 try PixelFormat.fill(frame, from: buffer.baseAddress!, width: converted.width, height: converted.height, format: format)
                 frame.pointee.pts = converted.pts
@@ -111,8 +114,8 @@ public enum ChunkEncoder {
         let extradata = ctx.pointee.extradata_size > 0
             ? Data(bytes: ctx.pointee.extradata, count: Int(ctx.pointee.extradata_size)) : Data()
         let header = EncodedSegment.Header(
-            codec: settings.codec, width: first.width, height: first.height, pixelFormat: settings.pixelFormat,
-            timeBase: ctx.pointee.time_base.rational ?? timeBase, frameRate: frameRate, sampleAspectRatio: sampleAspectRatio,
+            codec: settings.codec, width: coded.width, height: coded.height, pixelFormat: settings.pixelFormat,
+            timeBase: ctx.pointee.time_base.rational ?? timeBase, frameRate: frameRate, sampleAspectRatio: sar,
             extradata: extradata, packets: infos)
         return EncodedSegment(header: header, payload: payload)
     }

@@ -17,6 +17,24 @@ public final class SegmentMuxer {
         public var skippedStreams: [String]
         /// Audio streams (among `audioStreams`) time-stretched rather than copied.
         public var stretchedAudioStreams = 0
+        /// Audio streams re-encoded to AAC because the container (or its players) cannot carry
+        /// the source codec, each with the reason.
+        public var reencodedAudio: [String] = []
+    }
+
+    /// Whether an audio codec is copied into a container as it is: MP4 and MOV get only what
+    /// players read there (a Vorbis or MP2 track in an MP4 is legal for the muxer, but most
+    /// players refuse the file); Matroska takes whatever its muxer accepts.
+    static func copiesAudio(_ codec: AVCodecID, into formatName: String, format: UnsafePointer<AVOutputFormat>) -> Bool {
+        switch formatName {
+        case "mp4":
+            return [AV_CODEC_ID_AAC, AV_CODEC_ID_MP3, AV_CODEC_ID_AC3, AV_CODEC_ID_EAC3, AV_CODEC_ID_ALAC].contains(codec)
+        case "mov":
+            return [AV_CODEC_ID_AAC, AV_CODEC_ID_MP3, AV_CODEC_ID_AC3, AV_CODEC_ID_EAC3, AV_CODEC_ID_ALAC,
+                    AV_CODEC_ID_PCM_S16LE, AV_CODEC_ID_PCM_S16BE, AV_CODEC_ID_PCM_S24LE, AV_CODEC_ID_PCM_S24BE].contains(codec)
+        default:
+            return avformat_query_codec(format, codec, FF_COMPLIANCE_NORMAL) == 1
+        }
     }
 
     /// Slow-motion audio: every source audio stream slowed down by `factor` (pitch kept, re-encoded to
@@ -65,11 +83,12 @@ public final class SegmentMuxer {
         timeScale = AVRational(num: Int32(stretch?.factor ?? 1), den: 1)
         let ext = (outputPath as NSString).pathExtension.lowercased()
         let formatName = ext == "mkv" ? "matroska" : (ext == "mov" ? "mov" : "mp4")
+        // Opened before the muxer context, which nothing would free if this threw after it.
+        source = try audioSource.map { try InputFile(path: $0) }
         var ocOpt: UnsafeMutablePointer<AVFormatContext>?
         try check(avformat_alloc_output_context2(&ocOpt, nil, formatName, partPath), "create \(formatName) muxer")
         guard let oc = ocOpt else { throw MediaError.unsupported("muxer \(formatName)") }
         self.oc = oc
-        source = try audioSource.map { try InputFile(path: $0) }
         report = Report(videoFrames: 0, audioStreams: 0, subtitleStreams: 0, skippedStreams: [])
         sourceDone = true
         do {
@@ -143,13 +162,16 @@ public final class SegmentMuxer {
             let inStream = source.stream(index)
             let codecId = inStream.pointee.codecpar.pointee.codec_id
             let name = avcodec_get_name(codecId).map { String(cString: $0) } ?? "?"
-            if let stretch, inStream.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO {
+            let isAudio = inStream.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO
+            let reencode = isAudio && stretch == nil && !Self.copiesAudio(codecId, into: formatName, format: oc.pointee.oformat)
+            if isAudio && (stretch != nil || reencode) {
+                // Re-encoding is a stretch by 1 (atempo=1 passes the samples through).
                 let stretcher: AudioStretcher
                 do {
-                    stretcher = try AudioStretcher(stream: inStream, factor: stretch.factor, sourceEnd: stretch.sourceEnd,
+                    stretcher = try AudioStretcher(stream: inStream, factor: stretch?.factor ?? 1, sourceEnd: stretch?.sourceEnd,
                                                    globalHeader: oc.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0)
                 } catch {
-                    report.skippedStreams.append("stream \(index) (\(name)) cannot be time-stretched: \(error)")
+                    report.skippedStreams.append("stream \(index) (\(name)) cannot be \(reencode ? "re-encoded" : "time-stretched"): \(error)")
                     continue
                 }
                 guard let out = avformat_new_stream(oc, nil) else { throw MediaError.libav("add stream", code: reframe_averror_enomem()) }
@@ -158,7 +180,11 @@ public final class SegmentMuxer {
                 out.pointee.disposition = inStream.pointee.disposition
                 stretched[index] = (stretcher, out)
                 report.audioStreams += 1
-                report.stretchedAudioStreams += 1
+                if reencode {
+                    report.reencodedAudio.append("stream \(index) (\(name)) re-encoded to AAC: \(name) does not play in \(formatName)")
+                } else {
+                    report.stretchedAudioStreams += 1
+                }
                 continue
             }
             guard avformat_query_codec(oc.pointee.oformat, codecId, FF_COMPLIANCE_NORMAL) == 1 else {

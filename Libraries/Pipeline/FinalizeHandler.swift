@@ -67,6 +67,7 @@ public struct FinalizeHandler: StageHandler {
         if report.stretchedAudioStreams > 0, case .stretch(let s) = audio {
             context.logger.info("audio time-stretched", metadata: ["streams": "\(report.stretchedAudioStreams)", "factor": "\(s.factor)"])
         }
+        for note in report.reencodedAudio { context.logger.info("audio re-encoded", metadata: ["stream": "\(note)"]) }
         for skipped in report.skippedStreams { context.logger.warning("stream not copied", metadata: ["stream": "\(skipped)"]) }
         context.logger.info("job done", metadata: ["job": "\(plan.jobId)", "output": "\(plan.output)", "frames": "\(encoded)"])
     }
