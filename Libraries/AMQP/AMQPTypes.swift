@@ -110,8 +110,9 @@ public struct AMQPDelivery: Sendable {
     public var deliveryCount: Int?
     /// String headers among `knownHeaders` that the message carried.
     public var headers: [String: String]
-    /// Headers read from deliveries: the reason a message was dead-lettered, and a client-chosen job id.
-    public static let knownHeaders = ["x-reframe-error", "x-reframe-job-id"]
+    /// Headers read from deliveries: the reason a worker dead-lettered a message, a client-chosen job
+    /// id, and why and from where the broker dead-lettered one (e.g. `delivery_limit`).
+    public static let knownHeaders = ["x-reframe-error", "x-reframe-job-id", "x-first-death-reason", "x-first-death-queue"]
     /// Which connection incarnation delivered it; acks for an older one are dropped (the broker redelivers).
     public var generation: Int
 }

@@ -17,4 +17,29 @@ public enum Keys {
     public static let jobIndex = "reframe:jobs"
     /// Chunk-state field for one stage.
     public static func chunkField(_ chunk: Int, _ stage: Stage) -> String { "\(chunk):\(stage.rawValue)" }
+    /// Chunk-state field of an extracted segment (it lists the segment's chunks).
+    public static func segmentField(_ segment: Int) -> String { "s\(segment):extract" }
+    /// Which chunk-state fields were already counted in the job's counters (redeliveries count once).
+    public static func countedFields(_ id: String) -> String { "reframe:job:\(id):counted" }
+}
+
+/// A chunk-state field read back: a segment's extraction or one chunk at one stage.
+public enum ChunkFieldName: Equatable, Sendable {
+    case segment(Int)
+    case chunk(Int, Stage)
+
+    public init?(_ field: String) {
+        let parts = field.split(separator: ":")
+        guard parts.count == 2, let stage = Stage(rawValue: String(parts[1])) else { return nil }
+        if parts[0].hasPrefix("s"), let n = Int(parts[0].dropFirst()), stage == .extract { self = .segment(n) }
+        else if let n = Int(parts[0]) { self = .chunk(n, stage) }
+        else { return nil }
+    }
+
+    public var stage: Stage {
+        switch self {
+        case .segment: return .extract
+        case .chunk(_, let s): return s
+        }
+    }
 }

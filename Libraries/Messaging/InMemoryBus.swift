@@ -37,7 +37,9 @@ public actor InMemoryBus: MessageBus {
 
     public func publish(_ body: [UInt8], to queue: String, headers: [String: String]) async throws {
         guard !closed else { throw BusError.closed }
-        guard queue == names.deadLetterQueue || names.workQueues.contains(queue) else { throw BusError.unroutable(queue) }
+        guard queue == names.deadLetterQueue || queue == names.deadLetterNotices || names.workQueues.contains(queue) else {
+            throw BusError.unroutable(queue)
+        }
         queues[queue, default: Queue()].ready.append(Entry(body: body, headers: headers, deliveries: 0))
         dispatch(queue)
     }
@@ -98,15 +100,27 @@ public actor InMemoryBus: MessageBus {
             var again = entry
             again.deliveries += 1
             if again.deliveries >= deliveryLimit {
-                dead.append(DeadLetter(body: entry.body, sourceQueue: name, reason: "delivery limit \(deliveryLimit) reached"))
+                queues[name] = q
+                deadLetter(DeadLetter(body: entry.body, sourceQueue: name, reason: "delivery limit \(deliveryLimit) reached"))
+                q = queues[name] ?? q
             } else {
                 q.ready.append(again)
             }
         case .deadLetter(let reason):
-            dead.append(DeadLetter(body: entry.body, sourceQueue: name, reason: reason))
+            queues[name] = q
+            deadLetter(DeadLetter(body: entry.body, sourceQueue: name, reason: reason))
+            q = queues[name] ?? q
         }
         queues[name] = q
         dispatch(name)
+    }
+
+    /// Like the broker's fanout dead-letter exchange: one copy kept, one to the notices queue.
+    private func deadLetter(_ letter: DeadLetter) {
+        dead.append(letter)
+        let notices = names.deadLetterNotices
+        queues[notices, default: Queue()].ready.append(Entry(body: letter.body, headers: ["x-reframe-error": letter.reason], deliveries: 0))
+        dispatch(notices)
     }
 }
 

@@ -35,6 +35,24 @@ public struct DeadLetter: Sendable {
     public var body: [UInt8]
     public var sourceQueue: String
     public var reason: String
+
+    public init(body: [UInt8], sourceQueue: String, reason: String) {
+        self.body = body
+        self.sourceQueue = sourceQueue
+        self.reason = reason
+    }
+
+    /// Why the broker (not a worker) dead-lettered a message, from the headers it adds.
+    public static func brokerReason(_ headers: [String: String]) -> String {
+        switch headers["x-first-death-reason"] {
+        case "delivery_limit"?:
+            return "delivery limit reached: the worker crashed or gave the message back on every delivery"
+        case let reason?:
+            return "dead-lettered by the broker (\(reason))"
+        case nil:
+            return "delivery limit reached or rejected by a worker"
+        }
+    }
 }
 
 /// The work queues between stages (DESIGN.md §4). RabbitMQ in production, `InMemoryBus` in the
@@ -63,6 +81,10 @@ public struct QueueNames: Sendable, Equatable {
     public var exchange: String { prefix }
     public var deadLetterExchange: String { "\(prefix).dlx" }
     public var deadLetterQueue: String { "\(prefix).dead" }
+    /// A second copy of every dead letter, consumed by the services to record the chunk's failure in
+    /// its job (the broker dead-letters a message that kept killing its worker without telling anyone);
+    /// `deadLetterQueue` keeps its copy for `reframe dlq`.
+    public var deadLetterNotices: String { "\(prefix).dead-notices" }
     public func queue(_ stage: String) -> String { "\(prefix).\(stage)" }
     public static let stages = ["ingest", "extract", "upscale", "interpolate", "encode", "finalize"]
     public var workQueues: [String] { Self.stages.map(queue) }

@@ -33,15 +33,19 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
             t.queues.append(.init(name: q, quorum: true, deadLetterExchange: names.deadLetterExchange, deliveryLimit: deliveryLimit))
             t.bindings.append(.init(queue: q, exchange: names.exchange, routingKey: q))
         }
-        t.queues.append(.init(name: names.deadLetterQueue, quorum: true))
-        t.bindings.append(.init(queue: names.deadLetterQueue, exchange: names.deadLetterExchange, routingKey: ""))
+        for q in [names.deadLetterQueue, names.deadLetterNotices] {
+            t.queues.append(.init(name: q, quorum: true))
+            t.bindings.append(.init(queue: q, exchange: names.deadLetterExchange, routingKey: ""))
+        }
         return t
     }
 
     public func publish(_ body: [UInt8], to queue: String, headers: [String: String]) async throws {
         let header = headers.first.map { ($0.key, $0.value) }
         if queue == names.deadLetterQueue {
-            try await publisher.publish(exchange: names.deadLetterExchange, routingKey: queue, body: body, header: header)
+            // Straight into the dead-letter queue (the default exchange routes by queue name): through
+            // the fanout exchange a copy would reach the notices queue and fail its chunk again.
+            try await publisher.publish(exchange: "", routingKey: queue, body: body, header: header)
         } else {
             try await publisher.publish(exchange: names.exchange, routingKey: queue, body: body, header: header)
         }
@@ -81,8 +85,8 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
     public func drainDeadLetters(limit: Int) async throws -> [DeadLetter] {
         var out: [DeadLetter] = []
         while out.count < limit, let d = try await publisher.get(queue: names.deadLetterQueue) {
-            let reason = d.headers["x-reframe-error"] ?? "delivery limit reached or rejected by a worker"
-            out.append(DeadLetter(body: d.body, sourceQueue: d.routingKey, reason: reason))
+            let reason = d.headers["x-reframe-error"] ?? DeadLetter.brokerReason(d.headers)
+            out.append(DeadLetter(body: d.body, sourceQueue: d.headers["x-first-death-queue"] ?? d.routingKey, reason: reason))
             publisher.ack(d)
         }
         return out

@@ -30,6 +30,7 @@ public final class EmbeddedPipeline: Sendable {
             for handler in handlers {
                 group.addTask { try await StageWorker(handler: handler, context: context).run() }
             }
+            group.addTask { try await DeadLetterRecorder(context: context).consume() }
             let outcome: Result<String, Error>
             do {
                 try await bus.publish(body, to: context.queue(.ingest), headers: [IngestHandler.jobIdHeader: id])

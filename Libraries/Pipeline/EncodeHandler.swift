@@ -44,33 +44,13 @@ public struct EncodeHandler: StageHandler {
         return try await announce(message, chunk: chunk, plan: plan, jobs: jobs, cleanup: dropInput)
     }
 
-    /// The encoder of the last chunk publishes finalize. The claim (first chunk to see the job ready,
-    /// or a redelivery of that same chunk's message) keeps it to one finalize message per job.
+    /// The encoder of the last chunk publishes finalize (or, if another chunk failed, ends the job
+    /// failed). The claim (first chunk to see the job ready, or a redelivery of that same chunk's
+    /// message) keeps it to one finalize message per job.
     private func announce(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, jobs: JobStore,
                           cleanup: @escaping @Sendable () async throws -> Void) async throws -> StageOutcome {
-        let ready = try await FinalizeGate.isReady(jobId: message.jobId, plan: plan, jobs: jobs)
+        let ready = try await FinalizeGate.settle(jobId: message.jobId, plan: plan, jobs: jobs) == .ready
         let claimed = ready ? try await jobs.claimFinalize(jobId: message.jobId, chunk: chunk.index) : false
         return StageOutcome(next: claimed ? [StageMessage(jobId: message.jobId, stage: .finalize)] : [], cleanup: cleanup)
-    }
-}
-
-/// Decides from the chunk hash alone whether every chunk of a job is encoded. Each segment's record
-/// (with its chunk list) is written before its chunks are published, so the encoder of the last
-/// chunk always sees the complete list.
-enum FinalizeGate {
-    /// The job's chunks in order with the chunk hash they were read from, or nil while any is unencoded.
-    static func encodedChunks(jobId: String, plan: JobPlan, jobs: JobStore) async throws -> (refs: [ChunkRef], states: [String: ChunkState])? {
-        let states = try await jobs.chunkStates(jobId)
-        var refs: [ChunkRef] = []
-        for segment in plan.segments {
-            guard let s = states["s\(segment.index):extract"], s.state == .done, let chunks = s.chunks else { return nil }
-            refs += chunks
-        }
-        for ref in refs where states[Keys.chunkField(ref.index, .encode)]?.state != .done { return nil }
-        return (refs.sorted { $0.index < $1.index }, states)
-    }
-
-    static func isReady(jobId: String, plan: JobPlan, jobs: JobStore) async throws -> Bool {
-        try await encodedChunks(jobId: jobId, plan: plan, jobs: jobs) != nil
     }
 }

@@ -22,7 +22,7 @@ public struct ExtractHandler: StageHandler {
         guard let index = message.segment, index < plan.segments.count else {
             throw MessageError("segment \(message.segment ?? -1) is not in the plan (\(plan.segments.count) segments)")
         }
-        let field = "s\(index):extract"
+        let field = Keys.segmentField(index)
         let refs: [ChunkRef]
         if let done = try await jobs.chunkState(message.jobId, field: field), done.state == .done, let chunks = done.chunks {
             refs = chunks

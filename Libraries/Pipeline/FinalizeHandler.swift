@@ -40,7 +40,7 @@ public struct FinalizeHandler: StageHandler {
         guard let (refs, states) = try await FinalizeGate.encodedChunks(jobId: plan.jobId, plan: plan, jobs: jobs) else {
             throw PermanentFailure("finalize before every chunk was encoded")
         }
-        let extracted = plan.segments.reduce(0) { $0 + (states["s\($1.index):extract"]?.frames ?? 0) }
+        let extracted = plan.segments.reduce(0) { $0 + (states[Keys.segmentField($1.index)]?.frames ?? 0) }
         let encoded = refs.reduce(0) { $0 + (states[Keys.chunkField($1.index, .encode)]?.frames ?? 0) }
         // The assembler verifies counts before it marks a job done (DESIGN.md §6).
         if plan.outputTiming.kind != .targetRate {

@@ -21,10 +21,10 @@ public enum ServiceMain {
             let bus = try RabbitBus(url: config.amqpURL, names: config.queueNames, deliveryLimit: config.deliveryLimit, logger: logger)
             let store = try RedisStore(url: config.redisURL, connections: max(2, config.workers * 2), logger: logger)
             let context = StageContext(bus: bus, jobs: JobStore(kv: store), mediaRoot: config.mediaRoot, logger: logger, settings: config.settings)
-            let workers = handlers.flatMap { handler in
+            let workers: [any Service] = handlers.flatMap { handler in
                 (0..<config.workers).map { _ in ServiceWorker(worker: StageWorker(handler: handler, context: context)) }
             }
-            let group = ServiceGroup(services: workers, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            let group = ServiceGroup(services: workers + [DeadLetterRecorder(context: context)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
             await bus.close()
         } catch {

@@ -7,7 +7,8 @@ import Store
 
 /// The generic worker loop every stage runs (DESIGN.md §6): handler steps 1–3, then publish the next
 /// messages (confirmed), ack, and delete the input. Errors say themselves whether a retry can help
-/// (`FaultClassifying`). Permanent ones dead-letter the message with its reason and fail the job.
+/// (`FaultClassifying`). Permanent ones dead-letter the message with its reason and fail the chunk
+/// (the job ends failed once its other chunks are done).
 /// Transient ones (a store or broker restarting, a full store) are retried in place with capped
 /// back-off for `transientRetryWindow` seconds, which rides out a restart without using up
 /// deliveries; after that the message is put back, bounded by the queue's delivery limit.
@@ -72,6 +73,7 @@ public struct StageWorker: Service {
 
     /// Steps 1–6 of DESIGN.md §6 for one try; each is idempotent, so a failed try can be repeated whole.
     private func runSteps(_ delivery: BusDelivery, logger: Logger) async throws {
+        TestPoison.strike(try? StageMessage.decode(Data(delivery.body)), logger: logger)
         let outcome = try await handler.process(delivery, context: context)
         for next in outcome.next { try await context.publish(next) }
         try await delivery.ack()
@@ -105,16 +107,7 @@ public struct StageWorker: Service {
 
     private func recordFailure(_ message: StageMessage?, error: String) async {
         guard let message else { return }
-        let jobs = context.jobs
-        let field: String? = message.chunk.map { Keys.chunkField($0.index, message.stage) }
-            ?? message.segment.map { "s\($0):extract" }
-        do {
-            if let field {
-                try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .failed, frames: 0, error: error))
-            }
-            let what = message.chunk.map { "chunk \($0.index)" } ?? message.segment.map { "segment \($0)" } ?? "job"
-            try await jobs.setState(message.jobId, .failed, error: "\(message.stage.rawValue) of \(what): \(error)")
-        } catch {
+        do { try await ChunkFailure.record(message, error: error, jobs: context.jobs) } catch {
             context.logger.error("could not record failure", metadata: ["error": "\(error)"])
         }
     }

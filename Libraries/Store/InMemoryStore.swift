@@ -100,6 +100,37 @@ public actor InMemoryStore: KeyValueStore {
         expiry[key] = Date().addingTimeInterval(Double(seconds))
     }
 
+    public func hashSetCounted(_ c: CountedField, value: [UInt8]) throws -> Bool {
+        try hashSet(c.hash, [c.field: value])
+        guard hashGet(c.markers, c.marker) == nil else { return false }
+        try hashSet(c.markers, [c.marker: [49]])
+        try addCounts(c, sign: 1)
+        return true
+    }
+
+    public func hashDeleteCounted(_ c: CountedField) throws -> Bool {
+        try hashDelete(c.hash, c.field)
+        guard hashGet(c.markers, c.marker) != nil else { return false }
+        try hashDelete(c.markers, c.marker)
+        try addCounts(c, sign: -1)
+        return true
+    }
+
+    private func hashDelete(_ key: String, _ field: String) throws {
+        guard case .hash(var h)? = live(key) else { return }
+        h.removeValue(forKey: field)
+        if h.isEmpty { remove(key) } else { try store(key, .hash(h)) }
+    }
+
+    private func addCounts(_ c: CountedField, sign: Int64) throws {
+        var counters = hashGetAll(c.counters)
+        for (name, by) in c.increments {
+            let now = counters[name].flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0
+            counters[name] = Array(String(now + sign * by).utf8)
+        }
+        try store(c.counters, .hash(counters))
+    }
+
     public func keys(prefix: String) -> [String] {
         values.keys.filter { $0.hasPrefix(prefix) && live($0) != nil }.sorted()
     }

@@ -93,15 +93,44 @@ public struct JobStore: Sendable {
         if let error { fields["error"] = Array(error.utf8) }
         try await kv.hashSet(Keys.job(id), fields)
         if state.isFinal {
-            try await kv.expire(Keys.job(id), seconds: recordTTL)
-            try await kv.expire(Keys.chunks(id), seconds: recordTTL)
+            for key in [Keys.job(id), Keys.chunks(id), Keys.countedFields(id)] { try await kv.expire(key, seconds: recordTTL) }
         }
+    }
+
+    /// Records why a job is failing without ending it (its other chunks go on).
+    public func setError(_ id: String, _ error: String) async throws {
+        try await kv.hashSet(Keys.job(id), ["error": Array(error.utf8), "updated": Array(Self.timestamp().utf8)])
     }
 
     // MARK: chunk states
 
+    /// Records a chunk's (or segment's) state; the job's counters change in the same atomic step.
     public func markChunk(_ id: String, field: String, _ state: ChunkState) async throws {
-        try await kv.hashSet(Keys.chunks(id), [field: Array(try JSONEncoder().encode(state))])
+        let value = Array(try JSONEncoder().encode(state))
+        guard let counted = countedField(id, field: field, state: state) else {
+            return try await kv.hashSet(Keys.chunks(id), [field: value])
+        }
+        _ = try await kv.hashSetCounted(counted, value: value)
+    }
+
+    /// Forgets a failed chunk state (before a retry), taking it out of the job's counters.
+    public func clearFailure(_ id: String, field: String) async throws {
+        guard let counted = countedField(id, field: field, state: ChunkState(state: .failed, frames: 0)) else { return }
+        _ = try await kv.hashDeleteCounted(counted)
+    }
+
+    private func countedField(_ id: String, field: String, state: ChunkState) -> CountedField? {
+        JobCounts.increments(field: field, state: state).map {
+            CountedField(hash: Keys.chunks(id), field: field, markers: Keys.countedFields(id), marker: $0.marker,
+                         counters: Keys.job(id), increments: $0.increments)
+        }
+    }
+
+    /// The job's counters: constant work however many chunks it has.
+    public func counts(_ id: String) async throws -> JobCounts {
+        var hash: [String: [UInt8]] = [:]
+        for f in JobCounts.Field.allCases { hash[f.rawValue] = try await kv.hashGet(Keys.job(id), f.rawValue) }
+        return JobCounts(hash: hash)
     }
 
     public func chunkStates(_ id: String) async throws -> [String: ChunkState] {

@@ -18,6 +18,32 @@ public protocol KeyValueStore: Sendable {
     func expire(_ key: String, seconds: Int) async throws
     /// Keys starting with `prefix` (SCAN; not atomic, for cleanup and tools).
     func keys(prefix: String) async throws -> [String]
+    /// Sets the field and, the first time its marker is set, adds the increments — as one atomic
+    /// step, so a redelivered message never counts twice and a crash never counts half.
+    /// Returns whether it counted.
+    func hashSetCounted(_ field: CountedField, value: [UInt8]) async throws -> Bool
+    /// Deletes the field and, if its marker was set, the marker, subtracting the increments again.
+    func hashDeleteCounted(_ field: CountedField) async throws -> Bool
+}
+
+/// A hash field whose first write is counted once: `marker` in the `markers` hash remembers that
+/// `increments` were added to fields of the `counters` hash.
+public struct CountedField: Sendable, Equatable {
+    public var hash: String
+    public var field: String
+    public var markers: String
+    public var marker: String
+    public var counters: String
+    public var increments: [String: Int64]
+
+    public init(hash: String, field: String, markers: String, marker: String, counters: String, increments: [String: Int64]) {
+        self.hash = hash
+        self.field = field
+        self.markers = markers
+        self.marker = marker
+        self.counters = counters
+        self.increments = increments
+    }
 }
 
 extension KeyValueStore {

@@ -109,6 +109,37 @@ public final class RedisStore: KeyValueStore, @unchecked Sendable {
         return out
     }
 
+    public func hashSetCounted(_ c: CountedField, value: [UInt8]) async throws -> Bool {
+        try await run([Self.countedArgs(Self.setCountedScript, c, value: value)])[0].int == 1
+    }
+
+    public func hashDeleteCounted(_ c: CountedField) async throws -> Bool {
+        try await run([Self.countedArgs(Self.deleteCountedScript, c, value: nil)])[0].int == 1
+    }
+
+    /// EVAL arguments: KEYS = hash, markers, counters; ARGV = field, marker, [value], then counter/increment pairs.
+    private static func countedArgs(_ script: String, _ c: CountedField, value: [UInt8]?) -> [[UInt8]] {
+        var a = args("EVAL", script, "3", c.hash, c.markers, c.counters, c.field, c.marker)
+        if let value { a.append(value) }
+        for (name, by) in c.increments.sorted(by: { $0.key < $1.key }) { a += args(name, String(by)) }
+        return a
+    }
+
+    // A Lua script runs atomically in Redis: the field, its marker and the counters change together.
+    private static let setCountedScript = """
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+        if redis.call('HSETNX', KEYS[2], ARGV[2], '1') == 0 then return 0 end
+        for i = 4, #ARGV, 2 do redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1]) end
+        return 1
+        """
+
+    private static let deleteCountedScript = """
+        redis.call('HDEL', KEYS[1], ARGV[1])
+        if redis.call('HDEL', KEYS[2], ARGV[2]) == 0 then return 0 end
+        for i = 3, #ARGV, 2 do redis.call('HINCRBY', KEYS[3], ARGV[i], -tonumber(ARGV[i + 1])) end
+        return 1
+        """
+
     /// `used_memory` from INFO memory, for benchmarks (sampled: Redis cannot reset its own peak).
     public func usedMemoryBytes() async throws -> Int {
         let info = try await run([Self.args("INFO", "memory")])[0].string ?? ""

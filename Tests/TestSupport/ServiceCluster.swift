@@ -145,6 +145,19 @@ public final class ServiceCluster {
         processes = []
     }
 
+    /// Starts again every service that ended (as a supervisor would); returns their names.
+    @discardableResult
+    public func restartEnded() throws -> [String] {
+        var restarted: [String] = []
+        for (i, entry) in processes.enumerated().reversed() where !entry.process.isRunning {
+            if let pidDirectory { try? FileManager.default.removeItem(atPath: "\(pidDirectory)/\(entry.process.processIdentifier)") }
+            processes.remove(at: i)
+            try start(entry.name)
+            restarted.append(entry.name)
+        }
+        return restarted
+    }
+
     /// Whether every service process is still alive (none crashed).
     public var allRunning: Bool { processes.allSatisfy(\.process.isRunning) }
 

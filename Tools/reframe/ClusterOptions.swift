@@ -15,6 +15,9 @@ struct ClusterOptions: ParsableArguments {
     var amqp: String { amqpURL ?? env["REFRAME_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/" }
     var redis: String { redisURL ?? env["REFRAME_REDIS_URL"] ?? "redis://127.0.0.1:6379/0" }
     var names: QueueNames { QueueNames(prefix: queuePrefix ?? env["REFRAME_QUEUE_PREFIX"] ?? "reframe") }
+    /// The services' delivery limit: the tool declares the same queues, and RabbitMQ refuses a
+    /// declaration whose arguments differ.
+    var deliveryLimit: Int { env["REFRAME_DELIVERY_LIMIT"].flatMap(Int.init) ?? 5 }
 
     func jobs() throws -> JobStore { JobStore(kv: try RedisStore(url: redis, connections: 1)) }
 
@@ -22,6 +25,6 @@ struct ClusterOptions: ParsableArguments {
     func bus(prefix: String? = nil) throws -> RabbitBus {
         var logger = Logger(label: "reframe")
         logger.logLevel = .error
-        return try RabbitBus(url: amqp, names: prefix.map(QueueNames.init(prefix:)) ?? names, logger: logger)
+        return try RabbitBus(url: amqp, names: prefix.map(QueueNames.init(prefix:)) ?? names, deliveryLimit: deliveryLimit, logger: logger)
     }
 }

@@ -7,7 +7,7 @@ struct Reframe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reframe",
         abstract: "AI video enhancement: super-resolution and frame interpolation.",
-        subcommands: [Process.self, Submit.self, Frames.self, GenerateClip.self, Status.self, Watch.self, Chunks.self, Retry.self, DeadLetters.self, Models.self, Bench.self])
+        subcommands: [Process.self, Submit.self, Frames.self, GenerateClip.self, Status.self, Watch.self, Chunks.self, Retry.self, Cancel.self, DeadLetters.self, Models.self, Bench.self])
 
     /// ArgumentParser's own entry point, after ignoring SIGPIPE: a Redis that goes away mid-write
     /// must be an error the command reports, not a silent death.

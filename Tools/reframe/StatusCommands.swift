@@ -53,34 +53,6 @@ struct Watch: AsyncParsableCommand {
     }
 }
 
-/// `reframe chunks ID`: every chunk's state per stage.
-struct Chunks: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List a job's chunks and their state per stage.")
-    @Argument(help: "Job id.") var id: String
-    @Flag(help: "Only failed chunks.") var failed = false
-    @OptionGroup var cluster: ClusterOptions
-
-    func run() async throws {
-        let states = try await cluster.jobs().chunkStates(id.lowercased())
-        guard !states.isEmpty else { throw ValidationError("no chunks recorded for job \(id)") }
-        for (field, state) in states.sorted(by: { ChunkField.order($0.key, $1.key) }) where !failed || state.state == .failed {
-            print("\(field)\t\(state.state.rawValue)\t\(state.frames) frames\(state.error.map { "\t\($0)" } ?? "")")
-        }
-    }
-}
-
-enum ChunkField {
-    /// Segments first, then chunks by number, then stage.
-    static func order(_ a: String, _ b: String) -> Bool {
-        func key(_ s: String) -> (Int, Int, String) {
-            let parts = s.split(separator: ":")
-            if s.hasPrefix("s") { return (0, Int(parts[0].dropFirst()) ?? 0, String(parts.last ?? "")) }
-            return (1, Int(parts[0]) ?? 0, String(parts.last ?? ""))
-        }
-        return key(a) < key(b)
-    }
-}
-
 enum StatusView {
     static func render(id: String, _ p: JobProgress) -> String {
         var lines = ["job \(id): \(p.state.rawValue) (\(String(format: "%.0f", p.fraction * 100))%)"]

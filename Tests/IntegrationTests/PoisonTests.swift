@@ -1,0 +1,88 @@
+import Core
+import Foundation
+import Media
+import Messaging
+import Pipeline
+import Redis
+import Store
+import TestSupport
+import XCTest
+
+/// A chunk that kills its worker on every delivery (issue 10, DESIGN.md §4): RabbitMQ's own
+/// delivery limit (x-delivery-limit on the quorum queue, x-delivery-count on each delivery) moves it
+/// to the dead-letter queue; a service records its failure in the job; the other chunks finish; the
+/// job ends failed; and once the cause is gone, `reframe chunks retry` finishes the job.
+final class PoisonTests: XCTestCase {
+    var dir = ""
+    var cluster: ServiceCluster!
+    static let poisonedChunk = 48
+
+    override func setUpWithError() throws {
+        dir = try MediaChecks.temporaryDirectory("poison")
+        var o = SyntheticClip.Options()
+        o.frames = 120
+        o.keyframeInterval = 30
+        try SyntheticClip.write(path: "\(dir)/clip.mp4", options: o)
+        _ = FileManager.default.createFile(atPath: "\(dir)/poison", contents: nil)
+        cluster = try ServiceCluster(mediaRoot: dir, extraEnvironment: [
+            "REFRAME_SEGMENT_SECONDS": "2", "REFRAME_CHUNK_FRAMES": "24", "REFRAME_DELIVERY_LIMIT": "3", "REFRAME_LOG_LEVEL": "notice",
+            "REFRAME_TEST_POISON": "upscale:\(Self.poisonedChunk)", "REFRAME_TEST_POISON_WHILE": "\(dir)/poison",
+        ], logDirectory: "\(dir)/logs")
+    }
+
+    override func tearDown() {
+        cluster?.stop()
+        if let run = testRun, run.failureCount > 0 {
+            for name in ServiceCluster.services { print("--- \(name) log (tail) ---\n\(cluster?.log(name).suffix(3000) ?? "")") }
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func testChunkThatKillsItsWorkerIsDeadLetteredThenRetried() async throws {
+        let jobs = JobStore(kv: try RedisStore(url: cluster.redisURL, connections: 1))
+        let started = Date()
+        let id = try cluster.reframe(["submit", "--source", "clip.mp4", "--output", "out.mp4", "--upscale", "2"])
+        var kills = 0
+        var record: JobRecord?
+        // A supervisor's part: start again whatever died, until the job ends.
+        while Date().timeIntervalSince(started) < 300 {
+            kills += try cluster.restartEnded().count
+            record = try await jobs.job(id)
+            if record?.state.isFinal == true { break }
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        let failedAfter = Date().timeIntervalSince(started)
+        XCTAssertEqual(record?.state, .failed, "the job ends failed instead of hanging")
+        XCTAssertGreaterThanOrEqual(kills, 3, "the Upscaler died on each of the limit's deliveries")
+        XCTAssertTrue(record?.error?.hasPrefix("upscale of chunk \(Self.poisonedChunk): delivery limit reached") == true, record?.error ?? "no error")
+
+        // The chunk shows as failed, with why; every other chunk was encoded.
+        let failed = try cluster.reframe(["chunks", "list", id, "--state", "failed", "--json"])
+        let rows = failed.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(rows.count, 1, failed)
+        XCTAssertEqual(rows.first?["chunk"] as? Int, Self.poisonedChunk)
+        XCTAssertEqual(rows.first?["stage"] as? String, "upscale")
+        XCTAssertTrue((rows.first?["error"] as? String)?.contains("delivery limit") == true, failed)
+        let encoded = try cluster.reframe(["chunks", "list", id, "--state", "done", "--stage", "encode", "--json"])
+        XCTAssertEqual(encoded.split(separator: "\n").count, 5, "the other chunks went on: \(encoded)")
+
+        // The broker dead-lettered it: the copy in the dead-letter queue says so.
+        let dead = try cluster.reframe(["dlq", "list", "--job", id, "--json"])
+        let letters = dead.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(letters.count, 1, dead)
+        XCTAssertEqual(letters.first?["chunk"] as? Int, Self.poisonedChunk)
+        XCTAssertEqual(letters.first?["queue"] as? String, "\(cluster.prefix).upscale")
+        XCTAssertTrue((letters.first?["reason"] as? String)?.contains("delivery limit") == true, dead)
+
+        // Cause removed: the retry runs just that chunk, and the job finishes.
+        try FileManager.default.removeItem(atPath: "\(dir)/poison")
+        let retried = Date()
+        XCTAssertEqual(try cluster.reframe(["chunks", "retry", id, "--failed"]), "requeued 1 message(s) for job \(id)")
+        let status = try cluster.reframe(["watch", id, "--interval", "0.2", "--timeout", "300"])
+        XCTAssertTrue(status.contains("done"), status)
+        XCTAssertEqual(try MediaChecks.summary("\(dir)/out.mp4").frameCount, 120)
+        XCTAssertEqual(try cluster.reframe(["dlq", "purge", "--job", id]), "purged 1 dead letter(s)")
+        XCTAssertTrue(cluster.allRunning, "\(cluster.ended)")
+        print("poison: \(kills) kills, job failed after \(String(format: "%.1f", failedAfter)) s, retry finished in \(String(format: "%.1f", Date().timeIntervalSince(retried))) s")
+    }
+}
