@@ -54,7 +54,7 @@ let package = Package(
             path: "Libraries/Messaging"),
         .target(name: "Store", dependencies: ["Core", "Redis", "Media", .product(name: "Logging", package: "swift-log")], path: "Libraries/Store"),
         .target(
-            name: "Enhance", dependencies: ["Core", "Media", "Neural", .product(name: "Crypto", package: "swift-crypto")],
+            name: "Enhance", dependencies: ["Core", "Media", "Neural", "OneDNN", .product(name: "Crypto", package: "swift-crypto")],
             path: "Libraries/Enhance"),
         .target(
             name: "Pipeline",
@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "OneDNN", "ZIPFoundation"], path: "Tests/NeuralTests",
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "EnhanceTests", dependencies: ["Enhance", "Neural", "Media", "TestSupport"], path: "Tests/EnhanceTests",
+        .testTarget(name: "EnhanceTests", dependencies: ["Enhance", "Neural", "OneDNN", "Core", "Media", "TestSupport"], path: "Tests/EnhanceTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Enhance", "TestSupport"], path: "Tests/MediaTests"),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "AMQP", "Redis", "TestSupport"], path: "Tests/PipelineTests"),
