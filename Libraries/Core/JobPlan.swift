@@ -13,9 +13,12 @@ public struct VideoInfo: Codable, Sendable, Equatable {
     public var hasAudio: Bool
     /// Pixel aspect ratio; kept on output (upscaling scales both axes alike).
     public var sampleAspectRatio: Rational
+    /// Interlaced or not, as the stream says (nil in plans written before it was recorded).
+    public var fieldOrder: FieldOrder?
 
     public init(width: Int, height: Int, pixelFormat: String, timeBase: Rational, frameRate: Rational,
-                frameCount: Int, startPts: Int64, endPts: Int64, hasAudio: Bool, sampleAspectRatio: Rational = Rational(1, 1)) {
+                frameCount: Int, startPts: Int64, endPts: Int64, hasAudio: Bool, sampleAspectRatio: Rational = Rational(1, 1),
+                fieldOrder: FieldOrder? = nil) {
         self.width = width
         self.height = height
         self.pixelFormat = pixelFormat
@@ -26,6 +29,7 @@ public struct VideoInfo: Codable, Sendable, Equatable {
         self.endPts = endPts
         self.hasAudio = hasAudio
         self.sampleAspectRatio = sampleAspectRatio
+        self.fieldOrder = fieldOrder
     }
 
     public var durationSeconds: Double { Double(endPts - startPts) * timeBase.double }
@@ -91,6 +95,9 @@ public struct JobPlan: Codable, Sendable, Equatable {
     public var outputTiming: OutputTiming
     public var chunkPolicy: ChunkPolicy
     public var sceneThreshold: Double
+    /// Deinterlace the decoded frames with this field order (bwdif, one frame per frame) before any
+    /// other stage; nil leaves them as they are.
+    public var deinterlace: FieldOrder? = nil
 
     /// Messages for the first hop after extraction name these hops, then encode.
     public var hopsAfterExtract: [Stage] { hops + [.encode] }

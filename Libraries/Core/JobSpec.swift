@@ -11,11 +11,13 @@ public struct JobSpec: Codable, Sendable, Equatable {
     public var interpolate: InterpolateSpec?
     public var encode: EncodeSpec
     public var audio: AudioMode?
+    /// Interlaced sources: `auto` (default), `off`, `frame`, `field`.
+    public var deinterlace: DeinterlaceMode?
     public var priority: Int
 
     public init(
         source: String, output: String? = nil, upscale: UpscaleSpec? = nil, interpolate: InterpolateSpec? = nil,
-        encode: EncodeSpec = EncodeSpec(), audio: AudioMode? = nil, priority: Int = 5
+        encode: EncodeSpec = EncodeSpec(), audio: AudioMode? = nil, deinterlace: DeinterlaceMode? = nil, priority: Int = 5
     ) {
         self.version = 1
         self.source = source
@@ -24,6 +26,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
         self.interpolate = interpolate
         self.encode = encode
         self.audio = audio
+        self.deinterlace = deinterlace
         self.priority = priority
     }
 
@@ -137,7 +140,7 @@ public enum AudioMode: String, Codable, Sendable {
 }
 
 extension JobSpec {
-    enum CodingKeys: String, CodingKey { case version, source, output, upscale, interpolate, encode, audio, priority }
+    enum CodingKeys: String, CodingKey { case version, source, output, upscale, interpolate, encode, audio, deinterlace, priority }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -148,6 +151,7 @@ extension JobSpec {
         interpolate = try c.decodeIfPresent(InterpolateSpec.self, forKey: .interpolate)
         encode = try c.decodeIfPresent(EncodeSpec.self, forKey: .encode) ?? EncodeSpec()
         audio = try c.decodeIfPresent(AudioMode.self, forKey: .audio)
+        deinterlace = try c.decodeIfPresent(DeinterlaceMode.self, forKey: .deinterlace)
         priority = try c.decodeIfPresent(Int.self, forKey: .priority) ?? 5
     }
 }

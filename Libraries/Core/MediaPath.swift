@@ -35,4 +35,17 @@ public enum MediaPath {
         }
         return resolved.path
     }
+
+    /// `message` with the media root taken out of every path in it, so what a client reads names
+    /// files relative to the root (as it named them) and never shows where the server keeps them.
+    public static func relative(_ message: String, under root: String) -> String {
+        let given = URL(fileURLWithPath: root).standardizedFileURL.path
+        let resolved = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path
+        var out = message
+        // Longest first, so a resolved root inside the given one (or the reverse) is removed whole.
+        for prefix in Set([given, resolved]).sorted(by: { $0.count > $1.count }) where prefix != "/" {
+            out = out.replacingOccurrences(of: prefix + "/", with: "")
+        }
+        return out
+    }
 }

@@ -40,7 +40,8 @@ public struct Planner: Sendable {
             encode: spec.encode, audio: spec.effectiveAudio,
             workingPixelFormat: Self.workingPixelFormat(for: video),
             outputWidth: outWidth, outputHeight: outHeight, outputTiming: timing, chunkPolicy: chunkPolicy,
-            sceneThreshold: spec.interpolate?.sceneThreshold ?? 0.35)
+            sceneThreshold: spec.interpolate?.sceneThreshold ?? 0.35,
+            deinterlace: try (spec.deinterlace ?? .auto).resolve(video.fieldOrder))
     }
 
     /// Classical stages work on planar YUV; 4:2:0 needs even sizes, otherwise frames travel as 4:4:4.

@@ -21,7 +21,7 @@ public struct JobLimits: Sendable {
 
 extension JobSpec {
     static let allowedKeys: [String: Set<String>] = [
-        "": ["version", "source", "output", "upscale", "interpolate", "encode", "audio", "priority"],
+        "": ["version", "source", "output", "upscale", "interpolate", "encode", "audio", "deinterlace", "priority"],
         "upscale": ["factor", "model", "noise"],
         "interpolate": ["factor", "targetFps", "mode", "model", "sceneThreshold", "duplicateThreshold"],
         "encode": ["codec", "crf", "preset", "pixelFormat"],
@@ -47,6 +47,12 @@ extension JobSpec {
             let choices = "copy, drop or stretch (slow motion: time-stretched, pitch kept)"
             guard let value = audio as? String else { throw SpecError("field 'audio' must be a string: \(choices)") }
             guard AudioMode(rawValue: value) != nil else { throw SpecError("unknown audio mode '\(value)'; use \(choices)") }
+        }
+        if let mode = root["deinterlace"], !(mode is NSNull) {
+            let choices = "auto (when the stream is interlaced), off, frame or field"
+            guard let value = mode as? String, DeinterlaceMode(rawValue: value) != nil else {
+                throw SpecError("field 'deinterlace' must be one of: \(choices)")
+            }
         }
         let spec: JobSpec
         do { spec = try JSONDecoder().decode(JobSpec.self, from: data) } catch let error as DecodingError {

@@ -45,7 +45,7 @@ public enum MediaProbe {
             (framePts, keyframes) = ([], [])
             try SegmentDecoder(path: path, workingPixelFormat: "gray").scanTimestamps { pts, isKey, dts in
                 framePts.append(pts)
-                if isKey { keyframes.append((pts, min(dts, pts))) }
+                if isKey { keyframes.append((pts, dts)) }
             }
             guard !framePts.isEmpty else { throw MediaError.invalidData("\(path): no decodable video frames") }
             endPts = framePts.max()!
@@ -72,7 +72,7 @@ public enum MediaProbe {
             pixelFormat: PixelFormat.name(AVPixelFormat(rawValue: par.format)), timeBase: timeBase, frameRate: rate,
             frameCount: framePts.count, startPts: framePts.first!, endPts: endPts,
             hasAudio: !input.streams(of: AVMEDIA_TYPE_AUDIO).isEmpty,
-            sampleAspectRatio: par.sample_aspect_ratio.rational ?? Rational(1, 1))
+            sampleAspectRatio: par.sample_aspect_ratio.rational ?? Rational(1, 1), fieldOrder: Self.fieldOrder(par.field_order))
         let codec = avcodec_get_name(par.codec_id).map { String(cString: $0) } ?? "unknown"
         let sar = par.sample_aspect_ratio.rational ?? Rational(1, 1)
         return ProbeResult(
@@ -80,5 +80,16 @@ public enum MediaProbe {
             sampleAspectRatio: sar, audioStreams: input.streams(of: AVMEDIA_TYPE_AUDIO).count,
             subtitleStreams: input.streams(of: AVMEDIA_TYPE_SUBTITLE).count,
             formatName: input.context.pointee.iformat.pointee.name.map { String(cString: $0) } ?? "unknown")
+    }
+
+    /// The stream's field order as libav reports it (from the codec headers, e.g. MPEG-2's
+    /// progressive_sequence and top_field_first, or the container's flags).
+    static func fieldOrder(_ order: AVFieldOrder) -> FieldOrder {
+        switch order {
+        case AV_FIELD_PROGRESSIVE: return .progressive
+        case AV_FIELD_TT, AV_FIELD_TB: return .topFieldFirst
+        case AV_FIELD_BB, AV_FIELD_BT: return .bottomFieldFirst
+        default: return .unknown
+        }
     }
 }

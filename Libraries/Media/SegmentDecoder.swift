@@ -25,8 +25,12 @@ public final class SegmentDecoder {
     /// One frame interval in the stream's time base, for frames stored without a timestamp.
     private let frameInterval: Int64
 
-    public init(path: String, workingPixelFormat: String, threads: Int = 0) throws {
+    /// Interlaced sources: frames are deinterlaced (bwdif, one frame per frame) with this field order.
+    public let deinterlace: FieldOrder?
+
+    public init(path: String, workingPixelFormat: String, threads: Int = 0, deinterlace: FieldOrder? = nil) throws {
         self.path = path
+        self.deinterlace = deinterlace
         input = try InputFile(path: path)
         streamIndex = try input.videoStreamIndex()
         workingFormat = workingPixelFormat
@@ -59,25 +63,34 @@ public final class SegmentDecoder {
             // The first segment starts where the file does (a seek to the very first keyframe can
             // land on the second in a container without an index).
             if !fresh { input = try InputFile(path: path) }
-        } else {
-            // Frames before the segment's first are pre-roll: decoded for their references, then dropped.
-            try check(av_seek_frame(input.context, streamIndex, segment.seekDts, AVSEEK_FLAG_BACKWARD), "seek to segment \(segment.index)")
-        }
-        fresh = false
-        avcodec_flush_buffers(codecContext)
-        do {
-            return try run(startPts: segment.startPts, endPts: endPts, lookahead: lookahead, expectFirst: segment.startPts, emit: emit)
-        } catch let missed as EntryMissed {
-            // Nothing was emitted yet: start over from the beginning of the file, which is always exact.
-            entriesMissed.append("segment \(segment.index): first frame \(missed.first), expected \(segment.startPts)")
-            input = try InputFile(path: path)
+            fresh = false
             avcodec_flush_buffers(codecContext)
             return try run(startPts: segment.startPts, endPts: endPts, lookahead: lookahead, expectFirst: segment.startPts, emit: emit)
         }
+        // Frames before the segment's first are pre-roll: decoded for their references, then dropped.
+        // Containers without an index (program streams) can land a GOP late; each retry enters a GOP
+        // or two earlier, and the last resort decodes from the start of the file, which is always exact.
+        let span = max(1, segment.startPts - segment.seekDts)
+        for (attempt, back) in [Int64(0), span, 3 * span].enumerated() {
+            try check(av_seek_frame(input.context, streamIndex, segment.seekDts - back, AVSEEK_FLAG_BACKWARD), "seek to segment \(segment.index)")
+            fresh = false
+            avcodec_flush_buffers(codecContext)
+            do {
+                return try run(startPts: segment.startPts, endPts: endPts, lookahead: lookahead, expectFirst: segment.startPts,
+                               hasFrameBefore: true, emit: emit)
+            } catch let missed as EntryMissed {
+                entriesMissed.append("segment \(segment.index), entry \(attempt + 1): \(missed.reason)")
+            }
+        }
+        input = try InputFile(path: path)
+        avcodec_flush_buffers(codecContext)
+        return try run(startPts: segment.startPts, endPts: endPts, lookahead: lookahead, expectFirst: segment.startPts,
+                               hasFrameBefore: true, emit: emit)
     }
 
-    /// The first frame kept was not the segment's first: the seek landed after its keyframe.
-    private struct EntryMissed: Error { var first: Int64 }
+    /// The seek landed too late: after the segment's keyframe, or (deinterlacing, which reads the
+    /// frame before the segment) after the keyframe that frame depends on. Nothing was emitted.
+    private struct EntryMissed: Error { var reason: String }
 
     /// Decodes the whole stream from the current position (a fresh decoder starts at the beginning).
     @discardableResult
@@ -87,24 +100,106 @@ public final class SegmentDecoder {
 
     /// Every frame's pts and whether it is a keyframe, in presentation order, without converting
     /// pixels: the probe's index for containers that do not store a pts per packet.
-    func scanTimestamps(_ body: (_ pts: Int64, _ isKey: Bool, _ packetDts: Int64) -> Void) throws {
+    func scanTimestamps(_ body: (_ pts: Int64, _ isKey: Bool, _ keyDts: Int64) -> Void) throws {
         fresh = false
-        _ = try decodeFrames(startPts: Int64.min, endPts: nil, lookahead: false, expectFirst: nil) { frame, pts in
-            let dts = frame.pointee.pkt_dts
-            body(pts, frame.pointee.key_frame != 0 || frame.pointee.pict_type == AV_PICTURE_TYPE_I, dts == noPTS ? pts : dts)
+        // A keyframe's own dts is its packet's (the frame's pkt_dts is that of the packet that made
+        // the decoder return it, a frame or more later): key packets and key frames pair up in order.
+        var keyPacketDts: [Int64] = []
+        _ = try decodeFrames(startPts: Int64.min, endPts: nil, lookahead: false, expectFirst: nil, onPacket: { packet in
+            if packet.pointee.flags & AV_PKT_FLAG_KEY != 0, packet.pointee.dts != noPTS { keyPacketDts.append(packet.pointee.dts) }
+        }) { frame, pts in
+            let isKey = frame.pointee.key_frame != 0 || frame.pointee.pict_type == AV_PICTURE_TYPE_I
+            body(pts, isKey, isKey && !keyPacketDts.isEmpty ? keyPacketDts.removeFirst() : pts)
         }
     }
 
-    private func run(startPts: Int64, endPts: Int64?, lookahead: Bool, expectFirst: Int64? = nil,
+    /// `hasFrameBefore`: the segment is not the file's first, so a frame precedes it.
+    private func run(startPts: Int64, endPts: Int64?, lookahead: Bool, expectFirst: Int64? = nil, hasFrameBefore: Bool = false,
                      emit: (VideoFrame) throws -> Void) throws -> Int {
         fresh = false
+        if let deinterlace {
+            return try runDeinterlaced(order: deinterlace, startPts: startPts, endPts: endPts, lookahead: lookahead, expectFirst: expectFirst,
+                                       hasFrameBefore: hasFrameBefore, emit: emit)
+        }
         return try decodeFrames(startPts: startPts, endPts: endPts, lookahead: lookahead, expectFirst: expectFirst) { frame, pts in
             try emit(try convert(frame, pts: pts))
         }
     }
 
+    /// Stops the decode loop from inside its body.
+    private struct Stop: Error {}
+
+    /// Like `run`, through bwdif. Each output frame depends on its neighbours, so the frame before
+    /// the segment (from the pre-roll) and the one after what is emitted are decoded and fed too;
+    /// their own outputs are dropped. A segment's frames then equal a straight deinterlaced decode.
+    private func runDeinterlaced(order: FieldOrder, startPts: Int64, endPts: Int64?, lookahead: Bool, expectFirst: Int64?,
+                                 hasFrameBefore: Bool, emit: (VideoFrame) throws -> Void) throws -> Int {
+        let parity = order == .bottomFieldFirst ? "bff" : "tff"
+        let timeBase = input.stream(streamIndex).pointee.time_base.rational ?? Rational(1, 90000)
+        var graph: FilterGraph?
+        var before: UnsafeMutablePointer<AVFrame>?
+        defer { av_frame_free(&before) }
+        var beforePts = Int64.min
+        var keyframeBefore = false
+        var started = false
+        var lookaheadPts: Int64?
+        var emitted = 0
+        func wanted(_ pts: Int64) -> Bool { pts >= startPts && (endPts.map { pts < $0 } ?? true || pts == lookaheadPts) }
+        func push(_ frame: VideoFrame) throws {
+            if graph == nil {
+                graph = try FilterGraph(filters: "bwdif=mode=send_frame:parity=\(parity):deint=all", width: frame.width, height: frame.height,
+                                        pixelFormat: frame.pixelFormat, timeBase: timeBase)
+            }
+            try graph!.push(frame)
+            try drain()
+        }
+        func drain() throws {
+            // bwdif halves the time base (for its field-rate mode): back to the stream's.
+            for var out in try graph!.pull() {
+                out.pts = rescale(out.pts, from: graph!.outputTimeBase, to: timeBase)
+                guard wanted(out.pts) else { continue }
+                try emit(out)
+                emitted += 1
+            }
+        }
+        do {
+            _ = try decodeFrames(startPts: Int64.min, endPts: nil, lookahead: false, expectFirst: nil) { frame, pts in
+                if pts < startPts {
+                    av_frame_free(&before)
+                    before = av_frame_clone(frame)
+                    beforePts = pts
+                    if frame.pointee.key_frame != 0 { keyframeBefore = true }
+                    return
+                }
+                if !started {
+                    started = true
+                    if let expectFirst, pts != expectFirst { throw EntryMissed(reason: "first frame \(pts), expected \(expectFirst)") }
+                    // Past the file's first frame, bwdif needs the frame before, decoded from a keyframe on.
+                    if hasFrameBefore && (before == nil || !keyframeBefore) {
+                        throw EntryMissed(reason: "no frame decoded from a keyframe before frame \(pts)")
+                    }
+                    if let before { try push(try convert(before, pts: beforePts)) }
+                }
+                let isPast = endPts.map { pts >= $0 } ?? false
+                if isPast && (!lookahead || lookaheadPts != nil) {
+                    try push(try convert(frame, pts: pts))  // the neighbour of the last frame emitted
+                    throw Stop()
+                }
+                if isPast { lookaheadPts = pts }
+                try push(try convert(frame, pts: pts))
+            }
+            // The end of the file: the last frame has no successor, as in a straight decode.
+            if let graph {
+                try graph.finish()
+                try drain()
+            }
+        } catch is Stop {}
+        return emitted
+    }
+
     /// The decode loop: frames with pts in [startPts, endPts) (plus the lookahead) go to `body`.
     private func decodeFrames(startPts: Int64, endPts: Int64?, lookahead: Bool, expectFirst: Int64?,
+                              onPacket: ((UnsafeMutablePointer<AVPacket>) -> Void)? = nil,
                               body: (UnsafeMutablePointer<AVFrame>, Int64) throws -> Void) throws -> Int {
         guard let packet = av_packet_alloc(), let frame = av_frame_alloc() else {
             throw MediaError.libav("allocate", code: reframe_averror_enomem())
@@ -129,7 +224,7 @@ public final class SegmentDecoder {
                 previous = pts
                 guard pts > lastPts else { continue }
                 if pts < startPts { continue }
-                if emitted == 0, let expectFirst, pts != expectFirst { throw EntryMissed(first: pts) }
+                if emitted == 0, let expectFirst, pts != expectFirst { throw EntryMissed(reason: "first frame \(pts), expected \(expectFirst)") }
                 let isLookahead = endPts.map { pts >= $0 } ?? false
                 if isLookahead && !lookahead { done = true; return }
                 lastPts = pts
@@ -144,6 +239,7 @@ public final class SegmentDecoder {
             try check(status, "read packet")
             defer { av_packet_unref(packet) }
             guard packet.pointee.stream_index == streamIndex else { continue }
+            onPacket?(packet)
             let sent = avcodec_send_packet(codecContext, packet)
             // Corrupt packets are skipped like ffmpeg does; the frame count check downstream catches losses.
             if sent < 0 && sent != averrorEAGAIN { continue }

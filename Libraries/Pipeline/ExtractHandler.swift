@@ -41,7 +41,8 @@ public struct ExtractHandler: StageHandler {
 
     private func extract(segment: SegmentPlan, plan: JobPlan, context: StageContext) async throws -> ([ChunkRef], Int) {
         let path = try MediaPath.resolve(plan.source, under: context.mediaRoot, field: "source")
-        let decoder = try SegmentDecoder(path: path, workingPixelFormat: plan.workingPixelFormat, threads: context.settings.codecThreads)
+        let decoder = try SegmentDecoder(path: path, workingPixelFormat: plan.workingPixelFormat, threads: context.settings.codecThreads,
+                                         deinterlace: plan.deinterlace)
         let wantsLookahead = plan.hops.contains(.interpolate)
         var detector = SceneDetector(threshold: plan.sceneThreshold)
         let duplicates = DuplicateDetector(threshold: plan.interpolate?.effectiveDuplicateThreshold ?? 0)

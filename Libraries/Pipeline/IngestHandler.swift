@@ -35,7 +35,7 @@ public struct IngestHandler: StageHandler {
             try await jobs.recordRejected(id: id, specBody: delivery.body, error: error.message)
             throw error
         } catch let error as MediaError {
-            let message = "cannot read source: \(error)"
+            let message = MediaPath.relative("cannot read source: \(error)", under: context.mediaRoot)
             try await jobs.recordRejected(id: id, specBody: delivery.body, error: message)
             throw PermanentFailure(message)
         }

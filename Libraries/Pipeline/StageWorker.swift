@@ -88,7 +88,9 @@ public struct StageWorker: Service {
         let lastAttempt = delivery.previousDeliveries + 1 >= context.settings.deliveryLimit
         // A busy finalizer is not the chunk's failure: it never uses up the job.
         if !transient || (lastAttempt && !(error is FinalizeBusy)) {
-            let reason = transient ? "gave up after \(delivery.previousDeliveries + 1) attempts: \(error)" : "\(error)"
+            // Clients read this (job record, dead-letter header): no server paths in it.
+            let reason = MediaPath.relative(transient ? "gave up after \(delivery.previousDeliveries + 1) attempts: \(error)" : "\(error)",
+                                            under: context.mediaRoot)
             logger.error("failed permanently; dead-lettering", metadata: ["error": "\(reason)"])
             await recordFailure(message, error: reason)
             do { try await delivery.deadLetter(reason: "\(handler.stage.rawValue): \(reason)") } catch {

@@ -46,9 +46,24 @@ final class SpecValidationTests: XCTestCase {
         XCTAssertEqual(spec.effectiveAudio, .copy)
     }
 
+    func testDeinterlaceModes() throws {
+        let spec = try JobSpec.parse(Data(#"{"version":1,"source":"a.mpg","interpolate":{"factor":2},"deinterlace":"frame"}"#.utf8))
+        XCTAssertEqual(spec.deinterlace, .frame)
+        assertRejected(#"{"version":1,"source":"a.mpg","deinterlace":"yes"}"#,
+                       "field 'deinterlace' must be one of: auto (when the stream is interlaced), off, frame or field")
+        XCTAssertEqual(try DeinterlaceMode.auto.resolve(.bottomFieldFirst), .bottomFieldFirst)
+        XCTAssertNil(try DeinterlaceMode.auto.resolve(.progressive), "progressive sources pass untouched")
+        XCTAssertNil(try DeinterlaceMode.auto.resolve(.unknown))
+        XCTAssertNil(try DeinterlaceMode.off.resolve(.topFieldFirst))
+        XCTAssertEqual(try DeinterlaceMode.frame.resolve(.unknown), .topFieldFirst)
+        XCTAssertThrowsError(try DeinterlaceMode.field.resolve(.topFieldFirst)) {
+            XCTAssertTrue("\($0)".contains("not supported yet"), "\($0)")
+        }
+    }
+
     func testExactErrors() {
         assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"colour":"red"}"#,
-                       "unknown field 'colour'; allowed: audio, encode, interpolate, output, priority, source, upscale, version")
+                       "unknown field 'colour'; allowed: audio, deinterlace, encode, interpolate, output, priority, source, upscale, version")
         assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"fator":2}}"#, "unknown field 'upscale.fator'; allowed: factor, model, noise")
         assertRejected(#"{"source":"a.mp4","upscale":{"factor":2}}"#, "missing field 'version' (use 1)")
         assertRejected(#"{"version":2,"source":"a.mp4","upscale":{"factor":2}}"#, "unsupported version 2; this ingest accepts version 1")
@@ -96,6 +111,19 @@ final class SpecValidationTests: XCTestCase {
         XCTAssertEqual(try parse(#"{"version":1,"source":"a.mp4","interpolate":{"factor":2,"mode":"slowmo"},"audio":null}"#).effectiveAudio, .drop,
                        "null is the default")
         assertRejected(#"{"version":1,"source":"a.mp4","upscale":{"factor":2},"audio":{"mode":"stretch"}}"#, "field 'audio' must be a string: \(choices)")
+    }
+
+    func testMessagesNameFilesRelativeToTheMediaRoot() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("root-\(UUID().uuidString.prefix(6))").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let link = root + "-link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: root)
+        defer { try? FileManager.default.removeItem(atPath: link) }
+        XCTAssertEqual(MediaPath.relative("open \(root)/in/a.mp4: Invalid data found", under: root), "open in/a.mp4: Invalid data found")
+        XCTAssertEqual(MediaPath.relative("open \(root)/x.mpg and \(root)/y.mp4", under: link + "/"), "open x.mpg and y.mp4",
+                       "the root as configured (a link, a trailing slash) or as resolved")
+        XCTAssertEqual(MediaPath.relative("no path here", under: root), "no path here")
     }
 
     func testMediaPathStaysInsideRoot() throws {

@@ -22,17 +22,18 @@ final class SegmentExactnessTests: XCTestCase {
     }
 
     /// Decodes every segment with a fresh decoder (as extractors do) and compares with the straight decode.
-    func assertSegmentsEqualStraightDecode(_ path: String, targetSeconds: Double = 0.5, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertSegmentsEqualStraightDecode(_ path: String, targetSeconds: Double = 0.5, deinterlace: FieldOrder? = nil,
+                                           file: StaticString = #filePath, line: UInt = #line) throws {
         let probe = try MediaProbe.probe(path: path)
         let segments = SegmentPlanner.segments(index: probe.index, timeBase: probe.video.timeBase, targetSeconds: targetSeconds)
         XCTAssertGreaterThan(segments.count, 2, "\(path): several segments", file: file, line: line)
         var straight: [VideoFrame] = []
-        try SegmentDecoder(path: path, workingPixelFormat: "yuv420p").decodeAll { straight.append($0) }
+        try SegmentDecoder(path: path, workingPixelFormat: "yuv420p", deinterlace: deinterlace).decodeAll { straight.append($0) }
         XCTAssertEqual(straight.count, probe.video.frameCount, "\(path): straight decode vs packet index", file: file, line: line)
         var seen = 0
         for segment in segments {
             var frames: [VideoFrame] = []
-            let decoder = try SegmentDecoder(path: path, workingPixelFormat: "yuv420p")
+            let decoder = try SegmentDecoder(path: path, workingPixelFormat: "yuv420p", deinterlace: deinterlace)
             try decoder.decode(segment: segment, lookahead: false) { frames.append($0) }
             XCTAssertEqual(decoder.entriesMissed, [], "\(path): the pre-roll seek entered every segment (no decode from the start)",
                            file: file, line: line)
@@ -58,12 +59,17 @@ final class SegmentExactnessTests: XCTestCase {
                                                        audio: ["-c:a", "mp2"]))
     }
 
-    func testInterlacedMPEG2BothFieldOrders() throws {
-        for (name, top) in [("tff.mpg", "1"), ("bff.mpg", "0")] {
-            try assertSegmentsEqualStraightDecode(try clip(name, video: ["-c:v", "mpeg2video", "-g", "12", "-bf", "2", "-q:v", "4",
-                                                                         "-flags", "+ilme+ildct", "-top", top],
-                                                           audio: ["-c:a", "mp2"], size: "720x576", extra: ["-f", "vob"]))
+    func testInterlacedMPEG2BothFieldOrdersAlsoDeinterlaced() throws {
+        for (name, top, order) in [("tff.mpg", "1", FieldOrder.topFieldFirst), ("bff.mpg", "0", .bottomFieldFirst)] {
+            let path = try clip(name, video: ["-c:v", "mpeg2video", "-g", "12", "-bf", "2", "-q:v", "4", "-flags", "+ilme+ildct", "-top", top],
+                                audio: ["-c:a", "mp2"], size: "720x576", extra: ["-f", "vob"])
+            XCTAssertEqual(try MediaProbe.probe(path: path).video.fieldOrder, order, "\(name): field order from the stream")
+            try assertSegmentsEqualStraightDecode(path)
+            // bwdif reads each frame's neighbours: segments feed it the frames either side.
+            try assertSegmentsEqualStraightDecode(path, deinterlace: order)
         }
+        let progressive = try clip("p.mpg", video: ["-c:v", "mpeg2video", "-g", "12"], audio: ["-c:a", "mp2"], extra: ["-f", "vob"])
+        XCTAssertEqual(try MediaProbe.probe(path: progressive).video.fieldOrder, .progressive)
     }
 
     func testH264AndHEVCWithBFramesInMP4AndMOV() throws {
@@ -94,7 +100,7 @@ final class SegmentExactnessTests: XCTestCase {
         try SegmentDecoder(path: path, workingPixelFormat: "yuv420p").decodeAll { straight.append($0) }
         let decoder = try SegmentDecoder(path: path, workingPixelFormat: "yuv420p")
         try decoder.decode(segment: segment, lookahead: false) { frames.append($0) }
-        XCTAssertEqual(decoder.entriesMissed.count, 1, "the late entry is noticed")
+        XCTAssertFalse(decoder.entriesMissed.isEmpty, "the late entry is noticed")
         let expected = Array(straight[segment.firstFrame..<(segment.firstFrame + segment.frameCount)])
         XCTAssertEqual(frames.map(\.pts), expected.map(\.pts))
         XCTAssertTrue(zip(frames, expected).allSatisfy { $0.data == $1.data }, "the fallback decode is exact")
@@ -107,5 +113,56 @@ final class SegmentExactnessTests: XCTestCase {
         o.keyframeInterval = 10
         try SyntheticClip.write(path: "\(dir)/vfr.mp4", options: o)
         try assertSegmentsEqualStraightDecode("\(dir)/vfr.mp4")
+    }
+}
+
+/// Deinterlacing removes combing: a moving pattern woven into interlaced frames (each frame's two
+/// fields 1/50 s apart) shows combs on every moving edge; through bwdif it does not.
+final class DeinterlaceTests: XCTestCase {
+    /// Share of luma pixels that stick out from both vertical neighbours the same way by more than
+    /// 12 levels: the line-by-line zigzag of two fields from different moments.
+    static func combing(_ frame: VideoFrame) -> Double {
+        let (w, h) = (frame.width, frame.height)
+        var combed = 0
+        frame.data.withUnsafeBufferPointer { y in
+            for row in 1..<(h - 1) {
+                for x in 0..<w {
+                    let c = Int(y[row * w + x]), up = Int(y[(row - 1) * w + x]), down = Int(y[(row + 1) * w + x])
+                    if (c - up) * (c - down) > 144 { combed += 1 }
+                }
+            }
+        }
+        return Double(combed) / Double(w * (h - 2))
+    }
+
+    func testDeinterlacedFramesShowNoCombing() throws {
+        let dir = try MediaChecks.temporaryDirectory("comb")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/woven.mpg"
+        try MediaChecks.run("/usr/bin/ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=720x576:rate=50:duration=2",
+                                                "-vf", "tinterlace=mode=interleave_top,setfield=tff", "-c:v", "mpeg2video", "-q:v", "2",
+                                                "-flags", "+ilme+ildct", "-top", "1", "-f", "vob", path])
+        let probe = try MediaProbe.probe(path: path)
+        XCTAssertEqual(probe.video.fieldOrder, .topFieldFirst)
+        let plan = try Planner().plan(jobId: "j", spec: JobSpec(source: "woven.mpg", interpolate: InterpolateSpec(factor: 2)),
+                                      video: probe.video, index: probe.index)
+        XCTAssertEqual(plan.deinterlace, .topFieldFirst, "auto deinterlaces what the stream marks interlaced")
+        var raw: [VideoFrame] = [], clean: [VideoFrame] = []
+        try SegmentDecoder(path: path, workingPixelFormat: "yuv420p").decodeAll { raw.append($0) }
+        try SegmentDecoder(path: path, workingPixelFormat: "yuv420p", deinterlace: .topFieldFirst).decodeAll { clean.append($0) }
+        XCTAssertEqual(raw.count, clean.count, "one frame out per frame in")
+        let before = raw.map(Self.combing).reduce(0, +) / Double(raw.count)
+        let after = clean.map(Self.combing).reduce(0, +) / Double(clean.count)
+        print(String(format: "combed pixels: %.4f woven, %.4f deinterlaced", before, after))
+        XCTAssertGreaterThan(before, 0.01, "the woven source is visibly combed")
+        XCTAssertLessThan(after, before / 5, "bwdif removes the combing")
+
+        // A progressive source is left alone under auto.
+        let progressive = "\(dir)/p.mpg"
+        try MediaChecks.run("/usr/bin/ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1",
+                                                "-c:v", "mpeg2video", "-f", "vob", progressive])
+        let p = try MediaProbe.probe(path: progressive)
+        XCTAssertNil(try Planner().plan(jobId: "p", spec: JobSpec(source: "p.mpg", interpolate: InterpolateSpec(factor: 2)),
+                                        video: p.video, index: p.index).deinterlace)
     }
 }

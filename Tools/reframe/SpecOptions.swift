@@ -17,6 +17,8 @@ struct SpecOptions: ParsableArguments {
     @Option(help: "Constant rate factor.") var crf = 18
     @Option(help: "Encoder preset.") var preset = "medium"
     @Option(name: .customLong("pix-fmt"), help: "Output pixel format.") var pixelFormat = "yuv420p"
+    @Option(help: "Interlaced sources: auto (when the stream says so), off or frame (bwdif, before any other stage).")
+    var deinterlace: String?
     @Option(help: "Audio: copy, drop or stretch (slow motion: time-stretched to the new duration, pitch kept; same as copy otherwise). Default: drop for slow motion, copy otherwise.") var audio: String?
 
     func spec(source: String, output: String?) throws -> JobSpec {
@@ -29,9 +31,13 @@ struct SpecOptions: ParsableArguments {
             guard let mode = AudioMode(rawValue: value) else { throw ValidationError("--audio must be copy, drop or stretch, not '\(value)'") }
             return mode
         }
+        let deinterlaceMode = try deinterlace.map { value -> DeinterlaceMode in
+            guard let mode = DeinterlaceMode(rawValue: value) else { throw ValidationError("--deinterlace must be auto, off or frame, not '\(value)'") }
+            return mode
+        }
         let spec = JobSpec(source: source, output: output, upscale: upscale.map { UpscaleSpec(factor: $0, model: model, noise: noise) },
                            interpolate: interp, encode: EncodeSpec(codec: codec, crf: crf, preset: preset, pixelFormat: pixelFormat),
-                           audio: audioMode)
+                           audio: audioMode, deinterlace: deinterlaceMode)
         do { try spec.validate() } catch let error as SpecError { throw ValidationError(error.message) }
         return spec
     }
