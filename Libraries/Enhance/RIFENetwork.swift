@@ -44,25 +44,29 @@ public final class RIFENetwork: @unchecked Sendable {
     /// plans (activations grow with the area; weights and scratch do not), so no full-size plan
     /// is compiled just to learn that it would not fit.
     public func estimatedFootprint(paddedWidth: Int, paddedHeight: Int) throws -> Int {
-        let model = try lock.withLock {
+        let model = try footprintLine()
+        return Int(model.fixed + model.perPixel * Double(paddedWidth * paddedHeight))
+    }
+
+    private func footprintLine() throws -> (fixed: Double, perPixel: Double) {
+        try lock.withLock {
             if let m = footprintModel { return m }
             let a = RIFEHDv3.alignment(scale: scale)
-            let small = (4 * a, 4 * a), large = (8 * a, 8 * a)
-            let fs = Double(try executor.memoryFootprint(inputShapes: Array(repeating: [1, 3, small.1, small.0], count: 2)))
-            let fl = Double(try executor.memoryFootprint(inputShapes: Array(repeating: [1, 3, large.1, large.0], count: 2)))
-            let perPixel = (fl - fs) / Double(large.0 * large.1 - small.0 * small.1)
-            let m = (fixed: fs - perPixel * Double(small.0 * small.1), perPixel: perPixel)
+            let small = 4 * a, large = 8 * a
+            // Probe plans are not kept: each holds its own copy of the weights.
+            let fs = Double(try executor.memoryFootprint(inputShapes: Array(repeating: [1, 3, small, small], count: 2), keepPlan: false))
+            let fl = Double(try executor.memoryFootprint(inputShapes: Array(repeating: [1, 3, large, large], count: 2), keepPlan: false))
+            let perPixel = (fl - fs) / Double(large * large - small * small)
+            let m = (fixed: fs - perPixel * Double(small * small), perPixel: perPixel)
             footprintModel = m
             return m
         }
-        return Int(model.fixed + model.perPixel * Double(paddedWidth * paddedHeight))
     }
 
     /// How a frame of this size runs within the budget.
     public func tiling(width: Int, height: Int) throws -> RIFETiling {
         let a = RIFEHDv3.alignment(scale: scale)
-        _ = try estimatedFootprint(paddedWidth: a, paddedHeight: a)
-        guard let model = lock.withLock({ footprintModel }) else { throw EnhanceError.invalidInput("no footprint model") }
+        let model = try footprintLine()
         let maxArea = Int((Double(memoryBudget) - model.fixed) / model.perPixel)
         guard let plan = RIFETiling.plan(width: width, height: height, alignment: a, halo: halo, maxPaddedArea: maxArea) else {
             let smallest = try estimatedFootprint(paddedWidth: a + 2 * halo, paddedHeight: a + 2 * halo)

@@ -65,7 +65,7 @@ public final class SegmentDecoder {
             if !fresh { input = try InputFile(path: path) }
             fresh = false
             avcodec_flush_buffers(codecContext)
-            return try run(startPts: segment.startPts, endPts: endPts, lookahead: lookahead, expectFirst: segment.startPts, emit: emit)
+            return try fromStart(segment, endPts: endPts, lookahead: lookahead, hasFrameBefore: false, emit: emit)
         }
         // Frames before the segment's first are pre-roll: decoded for their references, then dropped.
         // Containers without an index (program streams) can land a GOP late; each retry enters a GOP
@@ -84,8 +84,19 @@ public final class SegmentDecoder {
         }
         input = try InputFile(path: path)
         avcodec_flush_buffers(codecContext)
-        return try run(startPts: segment.startPts, endPts: endPts, lookahead: lookahead, expectFirst: segment.startPts,
-                               hasFrameBefore: true, emit: emit)
+        return try fromStart(segment, endPts: endPts, lookahead: lookahead, hasFrameBefore: true, emit: emit)
+    }
+
+    /// Decodes `segment` reading from the start of the file: exact wherever its frames are; a first
+    /// frame other than the planned one now means the index does not describe this file.
+    private func fromStart(_ segment: SegmentPlan, endPts: Int64?, lookahead: Bool, hasFrameBefore: Bool,
+                           emit: (VideoFrame) throws -> Void) throws -> Int {
+        do {
+            return try run(startPts: segment.startPts, endPts: endPts, lookahead: lookahead, expectFirst: segment.startPts,
+                           hasFrameBefore: hasFrameBefore, emit: emit)
+        } catch let missed as EntryMissed {
+            throw MediaError.invalidData("segment \(segment.index) does not start where the probe found it (\(missed.reason)); the file changed or is damaged")
+        }
     }
 
     /// The seek landed too late: after the segment's keyframe, or (deinterlacing, which reads the

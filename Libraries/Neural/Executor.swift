@@ -85,9 +85,17 @@ public final class Executor: @unchecked Sendable {
     }
 
     /// Bytes one inference at these shapes needs: activations arena, weights in compute layouts, host scratch.
-    public func memoryFootprint(inputShapes: [[Int]]) throws -> Int {
+    /// `keepPlan: false` compiles a plan only to measure it (for sizes that will not run).
+    public func memoryFootprint(inputShapes: [[Int]], keepPlan: Bool = true) throws -> Int {
         try lock.withLock {
-            let plan = try plan(for: inputShapes)
+            let plan: ExecutionPlan
+            if keepPlan {
+                plan = try self.plan(for: inputShapes)
+            } else {
+                ComputeEngine.setThreadCount(threads)
+                var builder = PlanBuilder(graph: graph, engine: engine, threads: threads)
+                plan = try builder.build(inputShapes: inputShapes)
+            }
             return plan.arenaBytes + plan.constantBytes + plan.hostScratchBytes
         }
     }
