@@ -73,8 +73,17 @@ public struct StageWorker: Service {
 
     /// Steps 1–6 of DESIGN.md §6 for one try; each is idempotent, so a failed try can be repeated whole.
     private func runSteps(_ delivery: BusDelivery, logger: Logger) async throws {
-        TestPoison.strike(try? StageMessage.decode(Data(delivery.body)), logger: logger)
+        let message = try? StageMessage.decode(Data(delivery.body))
+        TestPoison.strike(message, logger: logger)
         let outcome = try await handler.process(delivery, context: context)
+        // A job cancelled while this step ran had its frames purged before the step stored its
+        // output: purge again and pass nothing on, so no key of it outlives the cancel.
+        if let message, handler.stage != .ingest, try await context.jobs.job(message.jobId)?.state == .cancelled {
+            try await context.jobs.purgeFrames(jobId: message.jobId)
+            try await delivery.ack()
+            logger.info("job cancelled while this step ran; its output is dropped")
+            return
+        }
         for next in outcome.next { try await context.publish(next) }
         try await delivery.ack()
         if let cleanup = outcome.cleanup {
