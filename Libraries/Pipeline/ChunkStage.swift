@@ -48,7 +48,7 @@ public struct UpscaleHandler: ChunkTransform {
         guard let spec = plan.upscale else { throw PermanentFailure("plan has no upscale step") }
         let (manifest, frames) = try await context.jobs.loadChunk(key: message.input!)
         let upscaler = try UpscalerFactory.make(spec: spec, manifest: manifest)
-        let output = try frames.map { try upscaler.upscale($0) }
+        let output = try await BlockingWork.run { try frames.map { try upscaler.upscale($0) } }
         var out = manifest
         out.width *= spec.factor
         out.height *= spec.factor
@@ -78,7 +78,8 @@ public struct InterpolateHandler: ChunkTransform {
             samples = remapped
         }
         let interpolator = try InterpolatorFactory.make(spec: spec, manifest: manifest)
-        let output = try interpolator.interpolate(frames: keyFrames, samples: samples)
+        let (inputs, wanted) = (keyFrames, samples)
+        let output = try await BlockingWork.run { try interpolator.interpolate(frames: inputs, samples: wanted) }
         let endPts: Int64
         switch timing.kind {
         case .factor: endPts = manifest.endPts * Int64(timing.factor)

@@ -31,10 +31,12 @@ public struct EncodeHandler: StageHandler {
             let own = Array(frames.prefix(manifest.ownFrames))
             let settings = EncoderSettings(codec: plan.encode.codec, crf: plan.encode.crf, preset: plan.encode.preset,
                                            pixelFormat: plan.encode.pixelFormat, threads: context.settings.codecThreads)
-            let segment = try ChunkEncoder.encode(
-                frames: own, settings: settings, timeBase: manifest.timeBase,
-                frameRate: plan.outputTiming.outputFrameRate(sourceRate: plan.video.frameRate),
-                sampleAspectRatio: plan.video.sampleAspectRatio, endPts: manifest.lookahead ? manifest.pts[manifest.ownFrames] : manifest.endPts)
+            let frameRate = plan.outputTiming.outputFrameRate(sourceRate: plan.video.frameRate)
+            let (sar, endPts) = (plan.video.sampleAspectRatio, manifest.lookahead ? manifest.pts[manifest.ownFrames] : manifest.endPts)
+            let segment = try await BlockingWork.run {
+                try ChunkEncoder.encode(frames: own, settings: settings, timeBase: manifest.timeBase, frameRate: frameRate,
+                                        sampleAspectRatio: sar, endPts: endPts)
+            }
             guard segment.frameCount == own.count else {
                 throw PermanentFailure("encoder returned \(segment.frameCount) packets for \(own.count) frames")
             }

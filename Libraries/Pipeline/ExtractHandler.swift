@@ -41,43 +41,16 @@ public struct ExtractHandler: StageHandler {
 
     private func extract(segment: SegmentPlan, plan: JobPlan, context: StageContext) async throws -> ([ChunkRef], Int) {
         let path = try MediaPath.resolve(plan.source, under: context.mediaRoot, field: "source")
-        let decoder = try SegmentDecoder(path: path, workingPixelFormat: plan.workingPixelFormat, threads: context.settings.codecThreads,
-                                         deinterlace: plan.deinterlace)
         let wantsLookahead = plan.hops.contains(.interpolate)
-        var detector = SceneDetector(threshold: plan.sceneThreshold)
         let duplicates = DuplicateDetector(threshold: plan.interpolate?.effectiveDuplicateThreshold ?? 0)
-        let frameBytes = try PlaneLayout(width: plan.video.width, height: plan.video.height, pixelFormat: plan.workingPixelFormat).byteCount
-        let maxFrames = ChunkCutter.maxFrames(frameBytes: frameBytes, policy: plan.chunkPolicy)
-
-        // Decoding is synchronous and storing is not, so the segment is cut first and stored after;
-        // memory holds one segment (a few seconds) of frames.
-        var pending: [Extracted] = []
-        var closed: [(frames: [Extracted], lookahead: Extracted?)] = []
-        var ownFrames = 0
-        var previous: VideoFrame?
-        try decoder.decode(segment: segment, lookahead: wantsLookahead) { frame in
-            // Scene cuts only matter to interpolation; skip the cost otherwise.
-            let cut = wantsLookahead ? (previous.map { detector.isCut(previous: $0, current: frame) } ?? false) : false
-            let duplicate = wantsLookahead && !cut ? (previous.map { duplicates.isDuplicate(previous: $0, current: frame) } ?? false) : false
-            previous = frame
-            let isLookahead = !segment.isLast && frame.pts >= segment.endPts
-            let extracted = Extracted(frame: frame, cut: cut, duplicate: duplicate)
-            // A chunk does not end just before a repeated frame (up to a few frames past its size), so the
-            // lookahead of a chunk ending in a held picture is the next distinct one.
-            let closes = ChunkCutter.closes(length: pending.count, nextIsCut: cut, maxFrames: maxFrames, policy: plan.chunkPolicy)
-                && !(duplicate && pending.count < maxFrames + Deduplication.defaultMaxRun)
-            if !pending.isEmpty && (isLookahead || closes) {
-                closed.append((pending, wantsLookahead ? extracted : nil))
-                pending = []
-            }
-            if !isLookahead {
-                pending.append(extracted)
-                ownFrames += 1
-            }
+        let threads = context.settings.codecThreads
+        // Decoding is synchronous and storing is not, so the segment is cut first (on a thread of
+        // its own) and stored after; memory holds one segment (a few seconds) of frames.
+        let (closed, ownFrames, entriesMissed) = try await BlockingWork.run {
+            try Self.decodeAndCut(segment: segment, plan: plan, path: path, threads: threads, wantsLookahead: wantsLookahead, duplicates: duplicates)
         }
-        if !pending.isEmpty { closed.append((pending, nil)) }
-        for missed in decoder.entriesMissed {
-            context.logger.warning("seek landed after the segment's keyframe; decoded from the start of the file instead",
+        for missed in entriesMissed {
+            context.logger.warning("seek landed after the segment's entry; decoded it again from earlier (exact, slower)",
                                    metadata: ["job": "\(plan.jobId)", "detail": "\(missed)"])
         }
         guard ownFrames > 0 else { throw PermanentFailure("segment \(segment.index) decoded to no frames") }
@@ -109,8 +82,51 @@ public struct ExtractHandler: StageHandler {
         return (refs, ownFrames)
     }
 
+    /// Decodes a segment and cuts it into chunks (with scene cuts and duplicates marked).
+    private static func decodeAndCut(segment: SegmentPlan, plan: JobPlan, path: String, threads: Int, wantsLookahead: Bool,
+                                     duplicates: DuplicateDetector) throws -> (closed: [CutChunk], ownFrames: Int, entriesMissed: [String]) {
+        let decoder = try SegmentDecoder(path: path, workingPixelFormat: plan.workingPixelFormat, threads: threads,
+                                         deinterlace: plan.deinterlace)
+        var detector = SceneDetector(threshold: plan.sceneThreshold)
+        let frameBytes = try PlaneLayout(width: plan.video.width, height: plan.video.height, pixelFormat: plan.workingPixelFormat).byteCount
+        let maxFrames = ChunkCutter.maxFrames(frameBytes: frameBytes, policy: plan.chunkPolicy)
+
+        var pending: [Extracted] = []
+        var closed: [CutChunk] = []
+        var ownFrames = 0
+        var previous: VideoFrame?
+        try decoder.decode(segment: segment, lookahead: wantsLookahead) { frame in
+            // Scene cuts only matter to interpolation; skip the cost otherwise.
+            let cut = wantsLookahead ? (previous.map { detector.isCut(previous: $0, current: frame) } ?? false) : false
+            let duplicate = wantsLookahead && !cut ? (previous.map { duplicates.isDuplicate(previous: $0, current: frame) } ?? false) : false
+            previous = frame
+            let isLookahead = !segment.isLast && frame.pts >= segment.endPts
+            let extracted = Extracted(frame: frame, cut: cut, duplicate: duplicate)
+            // A chunk does not end just before a repeated frame (up to a few frames past its size), so the
+            // lookahead of a chunk ending in a held picture is the next distinct one.
+            let closes = ChunkCutter.closes(length: pending.count, nextIsCut: cut, maxFrames: maxFrames, policy: plan.chunkPolicy)
+                && !(duplicate && pending.count < maxFrames + Deduplication.defaultMaxRun)
+            if !pending.isEmpty && (isLookahead || closes) {
+                closed.append(CutChunk(frames: pending, lookahead: wantsLookahead ? extracted : nil))
+                pending = []
+            }
+            if !isLookahead {
+                pending.append(extracted)
+                ownFrames += 1
+            }
+        }
+        if !pending.isEmpty { closed.append(CutChunk(frames: pending, lookahead: nil)) }
+        return (closed, ownFrames, decoder.entriesMissed)
+    }
+
+    /// A chunk's frames and the lookahead frame after them.
+    struct CutChunk: Sendable {
+        var frames: [Extracted]
+        var lookahead: Extracted?
+    }
+
     /// A decoded frame with what the detectors said of it.
-    private struct Extracted {
+    struct Extracted: Sendable {
         var frame: VideoFrame
         /// Starts a new scene.
         var cut: Bool

@@ -56,11 +56,18 @@ public struct FinalizeHandler: StageHandler {
         let first = try await jobs.encoded(jobId: plan.jobId, chunk: refs[0].index)
         // A stretch runs inside `append` as the video arrives: each call decodes, slows and encodes only
         // the audio under that segment, so no call blocks for long.
-        let muxer = try SegmentMuxer(outputPath: output, first: first.header, audioSource: audio == .drop ? nil : source,
-                                     stretch: audio.stretch)
-        try muxer.append(first)
-        for ref in refs.dropFirst() { try muxer.append(try await jobs.encoded(jobId: plan.jobId, chunk: ref.index)) }
-        let report = try muxer.finish()
+        // Muxing (and any audio re-encoding) runs on threads of its own; the muxer is used by one
+        // call at a time, in order.
+        let stretch = audio.stretch, audioSource = audio == .drop ? nil : source
+        nonisolated(unsafe) let muxer = try await BlockingWork.run {
+            UncheckedSendable(try SegmentMuxer(outputPath: output, first: first.header, audioSource: audioSource, stretch: stretch))
+        }.value
+        try await BlockingWork.run { try muxer.append(first) }
+        for ref in refs.dropFirst() {
+            let segment = try await jobs.encoded(jobId: plan.jobId, chunk: ref.index)
+            try await BlockingWork.run { try muxer.append(segment) }
+        }
+        let report = try await BlockingWork.run { try muxer.finish() }
         guard report.videoFrames == encoded else {
             throw PermanentFailure("wrote \(report.videoFrames) frames, encoded \(encoded)")
         }
