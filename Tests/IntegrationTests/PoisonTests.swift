@@ -81,6 +81,11 @@ final class PoisonTests: XCTestCase {
         let status = try cluster.reframe(["watch", id, "--interval", "0.2", "--timeout", "300"])
         XCTAssertTrue(status.contains("done"), status)
         XCTAssertEqual(try MediaChecks.summary("\(dir)/out.mp4").frameCount, 120)
+        // Pictures, not just counts: the retried chunk and the rest equal a fault-free run of the spec.
+        // (The poison file is gone, so the hook does not strike in this run either.)
+        _ = try cluster.reframe(["process", "\(dir)/clip.mp4", "-o", "\(dir)/reference.mp4", "--quiet", "--upscale", "2"])
+        XCTAssertEqual(try MediaChecks.differingFrames("\(dir)/out.mp4", from: "\(dir)/reference.mp4"), [],
+                       "every frame of the retried job equals the fault-free run's")
         XCTAssertEqual(try cluster.reframe(["dlq", "purge", "--job", id]), "purged 1 dead letter(s)")
         XCTAssertTrue(cluster.allRunning, "\(cluster.ended)")
         print("poison: \(kills) kills, job failed after \(String(format: "%.1f", failedAfter)) s, retry finished in \(String(format: "%.1f", Date().timeIntervalSince(retried))) s")

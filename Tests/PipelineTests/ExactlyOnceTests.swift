@@ -14,9 +14,7 @@ final class ExactlyOnceTests: XCTestCase {
     override func setUpWithError() throws { dir = try MediaChecks.temporaryDirectory("once") }
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-    func delivery(_ message: StageMessage) throws -> BusDelivery {
-        BusDelivery(body: Array(try message.encoded()), queue: "q", previousDeliveries: 0, headers: [:]) { _ in }
-    }
+    func delivery(_ message: StageMessage) throws -> BusDelivery { try testDelivery(message) }
 
     func testRedeliveredMessagesRepeatOnlyThePublish() async throws {
         var o = SyntheticClip.Options()

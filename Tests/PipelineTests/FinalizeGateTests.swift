@@ -15,9 +15,7 @@ final class FinalizeGateTests: XCTestCase {
     override func setUpWithError() throws { dir = try MediaChecks.temporaryDirectory("gate") }
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-    func delivery(_ message: StageMessage) throws -> BusDelivery {
-        BusDelivery(body: Array(try message.encoded()), queue: "q", previousDeliveries: 0, headers: [:]) { _ in }
-    }
+    func delivery(_ message: StageMessage) throws -> BusDelivery { try testDelivery(message) }
 
     /// A job of several segments and chunks, run by hand up to its encode messages.
     func encodeMessages(_ context: StageContext, id: String) async throws -> [StageMessage] {

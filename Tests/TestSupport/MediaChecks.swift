@@ -34,6 +34,14 @@ public enum MediaChecks {
         return frames
     }
 
+    /// Indices of the frames of `path` whose pixels or times differ from `reference`'s (every index
+    /// past the shorter file counts as differing).
+    public static func differingFrames(_ path: String, from reference: String) throws -> [Int] {
+        let (a, b) = (try frames(path), try frames(reference))
+        let shared = zip(a, b).enumerated().filter { $0.element.0.data != $0.element.1.data || $0.element.0.pts != $0.element.1.pts }.map(\.offset)
+        return shared + Array(min(a.count, b.count)..<max(a.count, b.count))
+    }
+
     /// PSNR in dB over all bytes (infinity when identical).
     public static func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
         precondition(a.count == b.count)
