@@ -72,11 +72,14 @@ let package = Package(
         .executableTarget(name: "Assembler", dependencies: ["Pipeline"], path: "Services/Assembler"),
         .executableTarget(
             name: "reframe",
-            dependencies: ["Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Pipeline", "Harness", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/reframe"),
 
+        // Runs the five services as processes against a real broker and store: the integration
+        // tests and `reframe bench faults` drive the same cluster.
+        .target(name: "Harness", path: "Libraries/Harness"),
         // Helpers shared by the test targets: clips made with libav, output inspection, PSNR.
-        .target(name: "TestSupport", dependencies: ["Pipeline", "Media", "Core"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Pipeline", "Media", "Core", "Harness"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "OneDNN", "ZIPFoundation"], path: "Tests/NeuralTests",
                     resources: [.copy("Fixtures")]),

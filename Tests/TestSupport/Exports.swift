@@ -1,0 +1,2 @@
+// Tests reach the service cluster through TestSupport, as before it moved to Harness.
+@_exported import Harness
