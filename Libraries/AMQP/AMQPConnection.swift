@@ -52,7 +52,7 @@ public final class AMQPConnection: @unchecked Sendable {
     }
 
     private enum Command {
-        case publish(exchange: String, routingKey: String, body: [UInt8], header: (String, String)?, mandatory: Bool,
+        case publish(exchange: String, routingKey: String, body: [UInt8], headers: [(String, String)], mandatory: Bool,
                      deadline: Date, CheckedContinuation<Void, Error>)
         case ack(UInt64, generation: Int)
         case reject(UInt64, requeue: Bool, generation: Int)
@@ -103,12 +103,13 @@ public final class AMQPConnection: @unchecked Sendable {
         while thread?.isFinished == false { Thread.sleep(forTimeInterval: 0.005) }
     }
 
-    /// Publishes a persistent message and returns once the broker confirmed it.
-    public func publish(exchange: String, routingKey: String, body: [UInt8], header: (String, String)? = nil,
+    /// Publishes a persistent message with string `headers` (at most 8) and returns once the broker confirmed it.
+    public func publish(exchange: String, routingKey: String, body: [UInt8], headers: [(String, String)] = [],
                         mandatory: Bool = true) async throws {
+        precondition(headers.count <= 8, "at most 8 headers")
         let deadline = Date().addingTimeInterval(publishTimeout)
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
-            enqueue(.publish(exchange: exchange, routingKey: routingKey, body: body, header: header, mandatory: mandatory,
+            enqueue(.publish(exchange: exchange, routingKey: routingKey, body: body, headers: headers, mandatory: mandatory,
                              deadline: deadline, c))
         }
     }
@@ -258,12 +259,17 @@ public final class AMQPConnection: @unchecked Sendable {
     private func run(_ command: Command) throws {
         guard let conn else { throw AMQPError.closed }
         switch command {
-        case let .publish(exchange, routingKey, body, header, mandatory, deadline, continuation):
+        case let .publish(exchange, routingKey, body, headers, mandatory, deadline, continuation):
+            // strdup'd C strings live until the call returns (the shim copies nothing it keeps).
+            let keys = headers.map { strdup($0.0) }, values = headers.map { strdup($0.1) }
+            defer { (keys + values).forEach { free($0) } }
             let status = body.withUnsafeBytes { raw in
-                if let (key, value) = header {
-                    return reframe_amqp_publish(conn, 1, exchange, routingKey, raw.baseAddress, raw.count, mandatory ? 1 : 0, key, value)
+                keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
+                    values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in
+                        reframe_amqp_publish(conn, 1, exchange, routingKey, raw.baseAddress, raw.count, mandatory ? 1 : 0,
+                                             k.baseAddress, v.baseAddress, Int32(headers.count))
+                    }
                 }
-                return reframe_amqp_publish(conn, 1, exchange, routingKey, raw.baseAddress, raw.count, mandatory ? 1 : 0, nil, nil)
             }
             guard status == AMQP_STATUS_OK.rawValue else {
                 continuation.resume(throwing: AMQPError.connection(String(cString: amqp_error_string2(status))))
@@ -431,10 +437,10 @@ public final class AMQPConnection: @unchecked Sendable {
         let bytes = body.len > 0 ? Array(UnsafeRawBufferPointer(start: body.bytes, count: body.len)) : []
         let count = reframe_amqp_delivery_count(&properties)
         var headers: [String: String] = [:]
-        var buffer = [CChar](repeating: 0, count: 4096)
-        for name in AMQPDelivery.knownHeaders {
-            let n = reframe_amqp_header(&properties, name, &buffer, buffer.count)
-            if n >= 0 { headers[name] = String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        var name = [CChar](repeating: 0, count: 256), value = [CChar](repeating: 0, count: 4096)
+        for i in 0..<reframe_amqp_header_count(&properties) {
+            let n = reframe_amqp_header_at(&properties, i, &name, name.count, &value, value.count)
+            if n >= 0 { headers[String(cString: name)] = String(decoding: value.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self) }
         }
         let key = String(decoding: UnsafeRawBufferPointer(start: routingKey.bytes, count: routingKey.len), as: UTF8.self)
         return AMQPDelivery(body: bytes, deliveryTag: tag, redelivered: redelivered, routingKey: key,
@@ -482,7 +488,7 @@ public final class AMQPConnection: @unchecked Sendable {
             try check(reframe_amqp_declare_exchange(conn, 1, e.name, e.type), "declare exchange \(e.name)")
         }
         for q in topology.queues {
-            try check(reframe_amqp_declare_queue(conn, 1, q.name, q.quorum ? 1 : 0, q.deadLetterExchange, Int32(q.deliveryLimit)),
+            try check(reframe_amqp_declare_queue(conn, 1, q.name, q.quorum ? 1 : 0, q.deadLetterExchange, Int32(q.xDeliveryLimit ?? -1)),
                       "declare queue \(q.name)")
         }
         for b in topology.bindings {

@@ -69,8 +69,12 @@ public struct AMQPTopology: Sendable, Equatable {
         public var name: String
         public var quorum: Bool
         public var deadLetterExchange: String?
-        public var deliveryLimit: Int
-        public init(name: String, quorum: Bool = true, deadLetterExchange: String? = nil, deliveryLimit: Int = 0) {
+        /// Deliveries in all before the broker dead-letters a message (quorum queues; nil: no limit).
+        public var deliveryLimit: Int?
+        /// The queue's `x-delivery-limit`: RabbitMQ counts returns, not deliveries, so n deliveries
+        /// allow n - 1 returns.
+        public var xDeliveryLimit: Int? { deliveryLimit.map { max(0, $0 - 1) } }
+        public init(name: String, quorum: Bool = true, deadLetterExchange: String? = nil, deliveryLimit: Int? = nil) {
             self.name = name
             self.quorum = quorum
             self.deadLetterExchange = deadLetterExchange
@@ -108,11 +112,9 @@ public struct AMQPDelivery: Sendable {
     public var routingKey: String
     /// Broker's count of earlier deliveries (quorum queues' x-delivery-count), when present.
     public var deliveryCount: Int?
-    /// String headers among `knownHeaders` that the message carried.
+    /// The string headers the message carried (a worker's error, a client-chosen job id, why and
+    /// from where the broker dead-lettered it, e.g. `x-first-death-reason: delivery_limit`).
     public var headers: [String: String]
-    /// Headers read from deliveries: the reason a worker dead-lettered a message, a client-chosen job
-    /// id, and why and from where the broker dead-lettered one (e.g. `delivery_limit`).
-    public static let knownHeaders = ["x-reframe-error", "x-reframe-job-id", "x-first-death-reason", "x-first-death-queue"]
     /// Which connection incarnation delivered it; acks for an older one are dropped (the broker redelivers).
     public var generation: Int
 }

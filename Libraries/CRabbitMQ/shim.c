@@ -44,7 +44,7 @@ amqp_rpc_reply_t reframe_amqp_declare_queue(amqp_connection_state_t conn, amqp_c
     entries[n].value.kind = AMQP_FIELD_KIND_UTF8;
     entries[n].value.value.bytes = amqp_cstring_bytes("quorum");
     n++;
-    if (delivery_limit > 0) {
+    if (delivery_limit >= 0) {
       entries[n].key = amqp_cstring_bytes("x-delivery-limit");
       entries[n].value.kind = AMQP_FIELD_KIND_I64;
       entries[n].value.value.i64 = delivery_limit;
@@ -64,20 +64,24 @@ amqp_rpc_reply_t reframe_amqp_declare_queue(amqp_connection_state_t conn, amqp_c
 
 int reframe_amqp_publish(amqp_connection_state_t conn, amqp_channel_t channel, const char *exchange,
                          const char *routing_key, const void *body, size_t body_len, int mandatory,
-                         const char *header_key, const char *header_value) {
+                         const char *const *header_keys, const char *const *header_values, int header_count) {
   amqp_basic_properties_t props;
   memset(&props, 0, sizeof props);
   props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
   props.content_type = amqp_cstring_bytes("application/json");
   props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
-  amqp_table_entry_t entry;
-  if (header_key && header_value) {
-    entry.key = amqp_cstring_bytes(header_key);
-    entry.value.kind = AMQP_FIELD_KIND_UTF8;
-    entry.value.value.bytes = amqp_cstring_bytes(header_value);
+  // A few headers at most (error, delivery count, source queue): no allocation needed.
+  amqp_table_entry_t entries[8];
+  if (header_count > 8) header_count = 8;
+  for (int i = 0; i < header_count; i++) {
+    entries[i].key = amqp_cstring_bytes(header_keys[i]);
+    entries[i].value.kind = AMQP_FIELD_KIND_UTF8;
+    entries[i].value.value.bytes = amqp_cstring_bytes(header_values[i]);
+  }
+  if (header_count > 0) {
     props._flags |= AMQP_BASIC_HEADERS_FLAG;
-    props.headers.num_entries = 1;
-    props.headers.entries = &entry;
+    props.headers.num_entries = header_count;
+    props.headers.entries = entries;
   }
   amqp_bytes_t payload = {.len = body_len, .bytes = (void *)body};
   return amqp_basic_publish(conn, channel, amqp_cstring_bytes(exchange), amqp_cstring_bytes(routing_key),
@@ -94,13 +98,24 @@ static const amqp_field_value_t *find_header(const amqp_basic_properties_t *prop
   return NULL;
 }
 
-long reframe_amqp_header(const amqp_basic_properties_t *props, const char *key, char *buf, size_t buflen) {
-  const amqp_field_value_t *v = find_header(props, key);
-  if (!v || (v->kind != AMQP_FIELD_KIND_UTF8 && v->kind != AMQP_FIELD_KIND_BYTES)) return -1;
-  size_t n = v->value.bytes.len < buflen - 1 ? v->value.bytes.len : buflen - 1;
-  memcpy(buf, v->value.bytes.bytes, n);
+int reframe_amqp_header_count(const amqp_basic_properties_t *props) {
+  return (props->_flags & AMQP_BASIC_HEADERS_FLAG) ? props->headers.num_entries : 0;
+}
+
+static void copy_bytes(amqp_bytes_t bytes, char *buf, size_t buflen) {
+  size_t n = bytes.len < buflen - 1 ? bytes.len : buflen - 1;
+  memcpy(buf, bytes.bytes, n);
   buf[n] = 0;
-  return (long)n;
+}
+
+long reframe_amqp_header_at(const amqp_basic_properties_t *props, int index, char *key_buf, size_t key_len,
+                            char *value_buf, size_t value_len) {
+  if (index < 0 || index >= reframe_amqp_header_count(props)) return -1;
+  const amqp_table_entry_t *e = &props->headers.entries[index];
+  copy_bytes(e->key, key_buf, key_len);
+  if (e->value.kind != AMQP_FIELD_KIND_UTF8 && e->value.kind != AMQP_FIELD_KIND_BYTES) return -1;
+  copy_bytes(e->value.value.bytes, value_buf, value_len);
+  return (long)strlen(value_buf);
 }
 
 static long as_integer(const amqp_field_value_t *v) {

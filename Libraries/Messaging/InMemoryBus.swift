@@ -101,14 +101,15 @@ public actor InMemoryBus: MessageBus {
             again.deliveries += 1
             if again.deliveries >= deliveryLimit {
                 queues[name] = q
-                deadLetter(DeadLetter(body: entry.body, sourceQueue: name, reason: "delivery limit \(deliveryLimit) reached"))
+                deadLetter(DeadLetter(body: entry.body, sourceQueue: name, reason: "delivery limit \(deliveryLimit) reached",
+                                      deliveries: again.deliveries))
                 q = queues[name] ?? q
             } else {
                 q.ready.append(again)
             }
         case .deadLetter(let reason):
             queues[name] = q
-            deadLetter(DeadLetter(body: entry.body, sourceQueue: name, reason: reason))
+            deadLetter(DeadLetter(body: entry.body, sourceQueue: name, reason: reason, deliveries: entry.deliveries + 1))
             q = queues[name] ?? q
         }
         queues[name] = q
@@ -119,7 +120,7 @@ public actor InMemoryBus: MessageBus {
     private func deadLetter(_ letter: DeadLetter) {
         dead.append(letter)
         let notices = names.deadLetterNotices
-        queues[notices, default: Queue()].ready.append(Entry(body: letter.body, headers: ["x-reframe-error": letter.reason], deliveries: 0))
+        queues[notices, default: Queue()].ready.append(Entry(body: letter.body, headers: letter.headers, deliveries: 0))
         dispatch(notices)
     }
 }

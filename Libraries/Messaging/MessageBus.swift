@@ -4,7 +4,7 @@ public struct BusDelivery: Sendable {
     public var queue: String
     /// How many times the broker delivered it before (0 on the first delivery).
     public var previousDeliveries: Int
-    /// String headers (e.g. `x-reframe-job-id`, `x-reframe-error`).
+    /// String headers (`MessageHeader`, and the broker's `x-first-death-*`).
     public var headers: [String: String]
     let settle: @Sendable (Settlement) async throws -> Void
 
@@ -31,15 +31,45 @@ public struct BusDelivery: Sendable {
 }
 
 /// A dead-lettered message as `reframe dlq` shows it.
+/// The headers Reframe puts on messages, named once.
+public enum MessageHeader {
+    /// Why a worker dead-lettered the message.
+    public static let error = "x-reframe-error"
+    /// How many times the message was delivered before it was dead-lettered.
+    public static let deliveries = "x-reframe-deliveries"
+    /// The work queue it was dead-lettered from (kept when `reframe dlq` puts letters back).
+    public static let sourceQueue = "x-reframe-queue"
+    /// A job id the client chose for its spec.
+    public static let jobId = "x-reframe-job-id"
+}
+
 public struct DeadLetter: Sendable {
     public var body: [UInt8]
     public var sourceQueue: String
     public var reason: String
+    /// Deliveries before it was dead-lettered, when known.
+    public var deliveries: Int?
 
-    public init(body: [UInt8], sourceQueue: String, reason: String) {
+    public init(body: [UInt8], sourceQueue: String, reason: String, deliveries: Int? = nil) {
         self.body = body
         self.sourceQueue = sourceQueue
         self.reason = reason
+        self.deliveries = deliveries
+    }
+
+    /// The headers that keep this letter's facts when it is published to the dead-letter queue again.
+    public var headers: [String: String] {
+        var h = [MessageHeader.error: reason, MessageHeader.sourceQueue: sourceQueue]
+        if let deliveries { h[MessageHeader.deliveries] = "\(deliveries)" }
+        return h
+    }
+
+    /// A letter read back from the dead-letter queue: what a worker or an earlier `reframe dlq` wrote,
+    /// else what the broker's own headers say (`x-first-death-*`) and how often it delivered it.
+    public init(fromHeaders headers: [String: String], body: [UInt8], routingKey: String, brokerDeliveries: Int?) {
+        self.init(body: body, sourceQueue: headers[MessageHeader.sourceQueue] ?? headers["x-first-death-queue"] ?? routingKey,
+                  reason: headers[MessageHeader.error] ?? Self.brokerReason(headers),
+                  deliveries: headers[MessageHeader.deliveries].flatMap { Int($0) } ?? brokerDeliveries)
     }
 
     /// Why the broker (not a worker) dead-lettered a message, from the headers it adds.

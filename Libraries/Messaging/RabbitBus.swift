@@ -14,11 +14,15 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
     private let publisher: AMQPConnection
     private let lock = NSLock()
     private var consumers: [AMQPConnection] = []
+    /// Deliveries before the broker dead-letters a message (the queues' own limit: declaring them
+    /// with another would fail).
+    private let deliveryLimit: Int
 
     public init(url: String, names: QueueNames = QueueNames(), deliveryLimit: Int = 5, logger: Logger) throws {
         self.names = names
         self.url = url
         self.logger = logger
+        self.deliveryLimit = deliveryLimit
         self.topology = Self.topology(names, deliveryLimit: deliveryLimit)
         publisher = try AMQPConnection(url: url, topology: topology, logger: logger)
     }
@@ -41,13 +45,13 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
     }
 
     public func publish(_ body: [UInt8], to queue: String, headers: [String: String]) async throws {
-        let header = headers.first.map { ($0.key, $0.value) }
+        let header = headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         if queue == names.deadLetterQueue {
             // Straight into the dead-letter queue (the default exchange routes by queue name): through
             // the fanout exchange a copy would reach the notices queue and fail its chunk again.
-            try await publisher.publish(exchange: "", routingKey: queue, body: body, header: header)
+            try await publisher.publish(exchange: "", routingKey: queue, body: body, headers: header)
         } else {
-            try await publisher.publish(exchange: names.exchange, routingKey: queue, body: body, header: header)
+            try await publisher.publish(exchange: names.exchange, routingKey: queue, body: body, headers: header)
         }
     }
 
@@ -69,8 +73,10 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
                             connection.reject(d, requeue: true)
                         case .deadLetter(let reason):
                             // Publish a copy carrying the reason first, then ack: the message is never lost.
+                            let letter = DeadLetter(body: d.body, sourceQueue: queue, reason: String(reason.prefix(1000)),
+                                                    deliveries: (d.deliveryCount ?? (d.redelivered ? 1 : 0)) + 1)
                             try await publisher.publish(exchange: deadExchange, routingKey: queue, body: d.body,
-                                                        header: ("x-reframe-error", String(reason.prefix(1000))))
+                                                        headers: letter.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
                             connection.ack(d)
                         }
                     }
@@ -85,8 +91,10 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
     public func drainDeadLetters(limit: Int) async throws -> [DeadLetter] {
         var out: [DeadLetter] = []
         while out.count < limit, let d = try await publisher.get(queue: names.deadLetterQueue) {
-            let reason = d.headers["x-reframe-error"] ?? DeadLetter.brokerReason(d.headers)
-            out.append(DeadLetter(body: d.body, sourceQueue: d.headers["x-first-death-queue"] ?? d.routingKey, reason: reason))
+            // The dead-letter queue's own x-delivery-count replaces the work queue's, so a letter the
+            // broker dead-lettered at its limit was delivered exactly `deliveryLimit` times.
+            out.append(DeadLetter(fromHeaders: d.headers, body: d.body, routingKey: d.routingKey,
+                                  brokerDeliveries: d.headers["x-first-death-reason"] == "delivery_limit" ? deliveryLimit : nil))
             publisher.ack(d)
         }
         return out

@@ -29,7 +29,7 @@ public struct DeadLetterRecorder: Service {
     func record(_ delivery: BusDelivery) async {
         // A malformed body has nothing to record against; its copy stays in the dead-letter queue.
         guard let message = try? StageMessage.decode(Data(delivery.body)) else { return await settle(delivery, retry: false) }
-        let reason = delivery.headers["x-reframe-error"] ?? DeadLetter.brokerReason(delivery.headers)
+        let reason = delivery.headers[MessageHeader.error] ?? DeadLetter.brokerReason(delivery.headers)
         do {
             try await ChunkFailure.record(message, error: Self.stripStage(reason, message.stage), jobs: context.jobs, keepEarlier: true)
             await settle(delivery, retry: false)

@@ -9,7 +9,7 @@ import Store
 /// client chose the job id (header `x-reframe-job-id`), recorded as a failed job under that id.
 public struct IngestHandler: StageHandler {
     public let stage = Stage.ingest
-    public static let jobIdHeader = "x-reframe-job-id"
+    public static let jobIdHeader = MessageHeader.jobId
     public init() {}
 
     public func process(_ delivery: BusDelivery, context: StageContext) async throws -> StageOutcome {

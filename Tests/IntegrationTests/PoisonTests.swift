@@ -73,6 +73,11 @@ final class PoisonTests: XCTestCase {
         XCTAssertEqual(letters.first?["chunk"] as? Int, Self.poisonedChunk)
         XCTAssertEqual(letters.first?["queue"] as? String, "\(cluster.prefix).upscale")
         XCTAssertTrue((letters.first?["reason"] as? String)?.contains("delivery limit") == true, dead)
+        print("poison: dead letter \(dead)")
+        let deliveries = try XCTUnwrap(letters.first?["deliveries"] as? Int, "the dead letter says how often it was delivered: \(dead)")
+        XCTAssertEqual(deliveries, kills, "one delivery per crash")
+        // Listing takes the letters off the queue and puts them back: nothing of them is lost on the way.
+        XCTAssertEqual(try cluster.reframe(["dlq", "list", "--job", id, "--json"]), dead, "a second listing shows the same letter")
 
         // Cause removed: the retry runs just that chunk, and the job finishes.
         try FileManager.default.removeItem(atPath: "\(dir)/poison")

@@ -89,6 +89,10 @@ final class ExactlyOnceTests: XCTestCase {
         let dead = try await bus.drainDeadLetters(limit: 10)
         XCTAssertEqual(dead.count, 1)
         XCTAssertTrue(dead[0].reason.hasPrefix("upscale: malformed message body"), dead[0].reason)
+        XCTAssertEqual(dead[0].deliveries, 1, "dead-lettered on its first delivery")
+        // What `reframe dlq` writes back when it puts a letter back reads back the same.
+        let again = DeadLetter(fromHeaders: dead[0].headers, body: dead[0].body, routingKey: "elsewhere", brokerDeliveries: nil)
+        XCTAssertEqual([again.sourceQueue, again.reason, "\(again.deliveries ?? -1)"], [dead[0].sourceQueue, dead[0].reason, "1"])
         // Unknown job: permanent, dead-lettered with the reason, not retried forever.
         let orphan = StageMessage(jobId: UUID().uuidString, stage: .upscale, chunk: ChunkRef(index: 0, firstFrame: 0, frameCount: 1, lookahead: false),
                                   input: Keys.framesPrefix("x"), next: [.encode])
@@ -113,6 +117,7 @@ final class ExactlyOnceTests: XCTestCase {
         let dead = try await bus.drainDeadLetters(limit: 5)
         XCTAssertEqual(dead.map(\.body), [[1, 2, 3]])
         XCTAssertEqual(dead.first?.reason, "delivery limit 3 reached")
+        XCTAssertEqual(dead.first?.deliveries, 3)
         do {
             try await bus.publish([0], to: "nowhere")
             XCTFail("unroutable publish must fail")

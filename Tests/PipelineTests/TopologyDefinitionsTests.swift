@@ -16,7 +16,7 @@ final class TopologyDefinitionsTests: XCTestCase {
             let declared = topology.queues.first { $0.name == q["name"] as! String }!
             XCTAssertEqual(args["x-queue-type"] as? String, "quorum")
             XCTAssertEqual(args["x-dead-letter-exchange"] as? String, declared.deadLetterExchange)
-            XCTAssertEqual((args["x-delivery-limit"] as? Int) ?? 0, declared.deliveryLimit)
+            XCTAssertEqual(args["x-delivery-limit"] as? Int, declared.xDeliveryLimit)
         }
         let bindings = (json["bindings"] as! [[String: Any]]).map { "\($0["source"]!)→\($0["destination"]!):\($0["routing_key"]!)" }
         XCTAssertEqual(Set(bindings), Set(topology.bindings.map { "\($0.exchange)→\($0.queue):\($0.routingKey)" }))

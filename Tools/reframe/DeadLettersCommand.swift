@@ -20,7 +20,7 @@ struct DeadLetters: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One line per dead letter: stage, job, chunk, reason.")
+        static let configuration = CommandConfiguration(abstract: "One line per dead letter: stage, job, chunk, deliveries, reason.")
         @OptionGroup var selection: Selection
         func run() async throws {
             let shown = try await DeadLetterQueue.visit(selection) { _ in .keep }
@@ -68,6 +68,8 @@ struct DeadLetterEntry: Codable {
     var chunk: Int?
     var segment: Int?
     var reason: String
+    /// Deliveries before it was dead-lettered (nil when the broker did not say).
+    var deliveries: Int?
     var body: String
 
     init(_ d: DeadLetter) {
@@ -78,12 +80,14 @@ struct DeadLetterEntry: Codable {
         chunk = message?.chunk?.index
         segment = message?.segment
         reason = d.reason
+        deliveries = d.deliveries
         body = String(decoding: d.body.prefix(2000), as: UTF8.self)
     }
 
     var text: String {
         let what = chunk.map { "chunk \($0)" } ?? segment.map { "segment \($0)" } ?? "-"
-        return "\(stage ?? "?")\t\(job ?? "?")\t\(what)\t\(reason)"
+        let tries = deliveries.map { "\($0) deliveries" } ?? "deliveries unknown"
+        return "\(stage ?? "?")\t\(job ?? "?")\t\(what)\t\(tries)\t\(reason)"
     }
 
     var jsonLine: String {
@@ -107,7 +111,7 @@ enum DeadLetterQueue {
             let match = selection.job.map { $0.lowercased() == entry.job } ?? true
             switch match ? action(entry) : .keep {
             case .keep:
-                try await bus.publish(d.body, to: bus.names.deadLetterQueue, headers: ["x-reframe-error": d.reason])
+                try await bus.publish(d.body, to: bus.names.deadLetterQueue, headers: d.headers)
             case .requeue:
                 // A stage message goes back to its stage's queue; anything else to the queue it died in.
                 let queue = entry.stage.map { bus.names.queue($0) } ?? d.sourceQueue
