@@ -24,6 +24,8 @@ public struct StageMessage: Codable, Sendable, Equatable {
     public var stage: Stage
     /// Set on extract messages: which segment to decode.
     public var segment: Int?
+    /// The chunk a per-chunk stage works on. On an extract message: store and pass on only this
+    /// chunk of the segment (a retry whose stored frames expired).
     public var chunk: ChunkRef?
     /// Redis key prefix of the input chunk (absent for extract and finalize).
     public var input: String?

@@ -22,6 +22,20 @@ public struct ExtractHandler: StageHandler {
         guard let index = message.segment, index < plan.segments.count else {
             throw MessageError("segment \(message.segment ?? -1) is not in the plan (\(plan.segments.count) segments)")
         }
+        let hops = plan.hopsAfterExtract
+        func firstHop(_ ref: ChunkRef) -> StageMessage {
+            StageMessage(jobId: message.jobId, stage: hops[0], chunk: ref, input: Keys.chunk(message.jobId, stage: .extract, chunk: ref.index),
+                         next: Array(hops.dropFirst()))
+        }
+        if let only = message.chunk {
+            // `reframe chunks retry` of a chunk whose stored frames expired: the segment is cut again
+            // (the cut is deterministic) and only that chunk is stored and passed on.
+            let (refs, _) = try await extract(segment: plan.segments[index], plan: plan, context: context, only: only.index)
+            guard refs.contains(only) else {
+                throw PermanentFailure("segment \(index) no longer cuts into chunk \(only.index) of \(only.frameCount) frames (has the source changed?)")
+            }
+            return StageOutcome(next: [firstHop(only)])
+        }
         let field = Keys.segmentField(index)
         let refs: [ChunkRef]
         if let done = try await jobs.chunkState(message.jobId, field: field), done.state == .done, let chunks = done.chunks {
@@ -31,15 +45,12 @@ public struct ExtractHandler: StageHandler {
             try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: frames, chunks: chunks))
             refs = chunks
         }
-        let hops = plan.hopsAfterExtract
-        let next = refs.map { ref in
-            StageMessage(jobId: message.jobId, stage: hops[0], chunk: ref, input: Keys.chunk(message.jobId, stage: .extract, chunk: ref.index),
-                         next: Array(hops.dropFirst()))
-        }
-        return StageOutcome(next: next)
+        return StageOutcome(next: refs.map(firstHop))
     }
 
-    private func extract(segment: SegmentPlan, plan: JobPlan, context: StageContext) async throws -> ([ChunkRef], Int) {
+    /// Decodes and cuts the segment and stores its chunks (only chunk `only`, when given); returns
+    /// every chunk's reference and the segment's frame count.
+    private func extract(segment: SegmentPlan, plan: JobPlan, context: StageContext, only: Int? = nil) async throws -> ([ChunkRef], Int) {
         let path = try MediaPath.resolve(plan.source, under: context.mediaRoot, field: "source")
         let wantsLookahead = plan.hops.contains(.interpolate)
         let duplicates = DuplicateDetector(threshold: plan.interpolate?.effectiveDuplicateThreshold ?? 0)
@@ -73,11 +84,12 @@ public struct ExtractHandler: StageHandler {
                                          duplicate: duplicates.threshold > 0 && wantsLookahead ? frames.map(\.duplicate) : nil,
                                          lookahead: chunk.lookahead != nil, endPts: endPts)
             let ref = ChunkRef(index: first, firstFrame: first, frameCount: chunk.frames.count, lookahead: chunk.lookahead != nil)
+            refs.append(ref)
+            first += chunk.frames.count
+            if let only, only != ref.index { continue }
             try await waitForRoom(jobId: plan.jobId, context: context)
             try await context.jobs.putChunk(key: Keys.chunk(plan.jobId, stage: .extract, chunk: ref.index), jobId: plan.jobId,
                                             manifest: manifest, frames: frames.map(\.frame))
-            refs.append(ref)
-            first += chunk.frames.count
         }
         return (refs, ownFrames)
     }

@@ -65,6 +65,10 @@ public actor InMemoryStore: KeyValueStore {
         return true
     }
 
+    public func countExisting(_ keys: [String]) -> Int {
+        keys.filter { live($0) != nil }.count
+    }
+
     public func delete(_ keys: [String]) -> Int {
         var n = 0
         for k in keys where live(k) != nil {

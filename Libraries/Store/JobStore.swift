@@ -119,6 +119,14 @@ public struct JobStore: Sendable {
         _ = try await kv.hashDeleteCounted(counted)
     }
 
+    /// Forgets that a stage finished a chunk, so it runs again (a retry whose stored output expired);
+    /// a counted mark leaves the job's counters too.
+    public func forgetDone(_ id: String, field: String) async throws {
+        let counted = countedField(id, field: field, state: ChunkState(state: .done, frames: 0))
+            ?? CountedField(hash: Keys.chunks(id), field: field, markers: Keys.countedFields(id), marker: field, counters: Keys.job(id), increments: [:])
+        _ = try await kv.hashDeleteCounted(counted)
+    }
+
     private func countedField(_ id: String, field: String, state: ChunkState) -> CountedField? {
         JobCounts.increments(field: field, state: state).map {
             CountedField(hash: Keys.chunks(id), field: field, markers: Keys.countedFields(id), marker: $0.marker,
@@ -167,6 +175,15 @@ public struct JobStore: Sendable {
         } else {
             try await whenRoom { try await kv.set(key, body, ttl: frameTTL) }
         }
+    }
+
+    /// Whether a chunk can still be loaded: its manifest and every frame are there (frames expire
+    /// by TTL a moment before their manifest).
+    public func chunkIsComplete(key: String) async throws -> Bool {
+        let stored: StoredManifest
+        do { stored = try await storedManifest(key) } catch is StoreError { return false }
+        let frames = (0..<stored.manifest.storedFrames).map { Keys.frame(key, $0) }
+        return try await kv.countExisting(frames) == frames.count
     }
 
     public func manifest(key: String) async throws -> ChunkManifest {

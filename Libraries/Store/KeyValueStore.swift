@@ -11,6 +11,8 @@ public protocol KeyValueStore: Sendable {
     func setIfAbsent(_ key: String, _ value: [UInt8], ttl: Int?) async throws -> Bool
     /// Returns how many of the keys existed.
     @discardableResult func delete(_ keys: [String]) async throws -> Int
+    /// How many of the keys exist (EXISTS), without reading them.
+    func countExisting(_ keys: [String]) async throws -> Int
     func hashSet(_ key: String, _ fields: [String: [UInt8]]) async throws
     func hashGet(_ key: String, _ field: String) async throws -> [UInt8]?
     func hashGetAll(_ key: String) async throws -> [String: [UInt8]]

@@ -70,6 +70,11 @@ public final class RedisStore: KeyValueStore, @unchecked Sendable {
         return Int(try await run([[Array("DEL".utf8)] + keys.map { Array($0.utf8) }])[0].int ?? 0)
     }
 
+    public func countExisting(_ keys: [String]) async throws -> Int {
+        guard !keys.isEmpty else { return 0 }
+        return Int(try await run([[Array("EXISTS".utf8)] + keys.map { Array($0.utf8) }])[0].int ?? 0)
+    }
+
     public func hashSet(_ key: String, _ fields: [String: [UInt8]]) async throws {
         guard !fields.isEmpty else { return }
         var a: [[UInt8]] = [Array("HSET".utf8), Array(key.utf8)]

@@ -24,10 +24,31 @@ final class PoisonTests: XCTestCase {
         o.keyframeInterval = 30
         try SyntheticClip.write(path: "\(dir)/clip.mp4", options: o)
         _ = FileManager.default.createFile(atPath: "\(dir)/poison", contents: nil)
+    }
+
+    /// The five services, with `stage` killing its worker on the poisoned chunk while `dir/poison` exists.
+    func startCluster(poisoning stage: Stage) throws {
         cluster = try ServiceCluster(mediaRoot: dir, extraEnvironment: [
             "REFRAME_SEGMENT_SECONDS": "2", "REFRAME_CHUNK_FRAMES": "24", "REFRAME_DELIVERY_LIMIT": "3", "REFRAME_LOG_LEVEL": "notice",
-            "REFRAME_TEST_POISON": "upscale:\(Self.poisonedChunk)", "REFRAME_TEST_POISON_WHILE": "\(dir)/poison",
+            "REFRAME_TEST_POISON": "\(stage.rawValue):\(Self.poisonedChunk)", "REFRAME_TEST_POISON_WHILE": "\(dir)/poison",
         ], logDirectory: "\(dir)/logs")
+    }
+
+    /// Submits the job and plays supervisor (starting again whatever died) until it ends; returns
+    /// the job id, its record and how many processes died.
+    func runUntilFinal(_ spec: [String]) async throws -> (id: String, record: JobRecord?, kills: Int) {
+        let jobs = JobStore(kv: try RedisStore(url: cluster.redisURL, connections: 1))
+        let started = Date()
+        let id = try cluster.reframe(["submit", "--source", "clip.mp4", "--output", "out.mp4"] + spec)
+        var kills = 0
+        var record: JobRecord?
+        while Date().timeIntervalSince(started) < 300 {
+            kills += try cluster.restartEnded().count
+            record = try await jobs.job(id)
+            if record?.state.isFinal == true { break }
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        return (id, record, kills)
     }
 
     override func tearDown() {
@@ -39,18 +60,9 @@ final class PoisonTests: XCTestCase {
     }
 
     func testChunkThatKillsItsWorkerIsDeadLetteredThenRetried() async throws {
-        let jobs = JobStore(kv: try RedisStore(url: cluster.redisURL, connections: 1))
+        try startCluster(poisoning: .upscale)
         let started = Date()
-        let id = try cluster.reframe(["submit", "--source", "clip.mp4", "--output", "out.mp4", "--upscale", "2"])
-        var kills = 0
-        var record: JobRecord?
-        // A supervisor's part: start again whatever died, until the job ends.
-        while Date().timeIntervalSince(started) < 300 {
-            kills += try cluster.restartEnded().count
-            record = try await jobs.job(id)
-            if record?.state.isFinal == true { break }
-            try await Task.sleep(nanoseconds: 200_000_000)
-        }
+        let (id, record, kills) = try await runUntilFinal(["--upscale", "2"])
         let failedAfter = Date().timeIntervalSince(started)
         XCTAssertEqual(record?.state, .failed, "the job ends failed instead of hanging")
         XCTAssertGreaterThanOrEqual(kills, 3, "the Upscaler died on each of the limit's deliveries")
@@ -94,5 +106,42 @@ final class PoisonTests: XCTestCase {
         XCTAssertEqual(try cluster.reframe(["dlq", "purge", "--job", id]), "purged 1 dead letter(s)")
         XCTAssertTrue(cluster.allRunning, "\(cluster.ended)")
         print("poison: \(kills) kills, job failed after \(String(format: "%.1f", failedAfter)) s, retry finished in \(String(format: "%.1f", Date().timeIntervalSince(retried))) s")
+    }
+
+    /// Stored frames expire (DESIGN.md §5): a chunk that failed at interpolation after its upscaled
+    /// input (and the extracted frames before it) expired is extracted again and runs through every
+    /// hop, and the job's pictures still equal a fault-free run's.
+    func testRetryAfterTheInputsExpiredExtractsTheChunkAgain() async throws {
+        try startCluster(poisoning: .interpolate)
+        let spec = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"]
+        let (id, record, _) = try await runUntilFinal(spec)
+        XCTAssertEqual(record?.state, .failed, record?.error ?? "")
+        let failed = try cluster.reframe(["chunks", "list", id, "--failed"])
+        XCTAssertTrue(failed.contains("chunk \(Self.poisonedChunk)") && failed.contains("interpolate"), failed)
+
+        // What the TTL would do: the chunk's stored frames at every stage are gone.
+        let redis = try RedisConnection(url: cluster.redisURL)
+        for stage in [Stage.extract, .upscale] {
+            let key = Keys.chunk(id, stage: stage, chunk: Self.poisonedChunk)
+            let frames = (0..<30).map { Array(Keys.frame(key, $0).utf8) }
+            try redis.command([Array("DEL".utf8), Array(key.utf8)] + frames)
+        }
+        // Nothing failed at the upscale stage: asking for it retries nothing (exit 3).
+        XCTAssertThrowsError(try cluster.reframe(["chunks", "retry", id, "--failed", "--stage", "upscale"])) { error in
+            XCTAssertTrue("\(error)".contains("exited 3"), "\(error)")
+        }
+        try FileManager.default.removeItem(atPath: "\(dir)/poison")
+        XCTAssertEqual(try cluster.reframe(["chunks", "retry", id, "--chunk", "\(Self.poisonedChunk)", "--stage", "interpolate"]),
+                       "requeued 1 message(s) for job \(id) (re-extracting chunk \(Self.poisonedChunk): stored frames expired)")
+        let status = try cluster.reframe(["watch", id, "--interval", "0.2", "--timeout", "300"])
+        XCTAssertTrue(status.contains("done"), status)
+        _ = try cluster.reframe(["process", "\(dir)/clip.mp4", "-o", "\(dir)/reference.mp4", "--quiet"] + spec)
+        XCTAssertEqual(try MediaChecks.frames("\(dir)/out.mp4").count, 240)
+        XCTAssertEqual(try MediaChecks.differingFrames("\(dir)/out.mp4", from: "\(dir)/reference.mp4"), [],
+                       "the re-extracted chunk and the rest equal the fault-free run")
+        let jobs = JobStore(kv: try RedisStore(url: cluster.redisURL, connections: 1))
+        let inFlight = try await jobs.inFlightBytes(jobId: id)
+        XCTAssertEqual(inFlight, 0, "nothing left in flight")
+        XCTAssertTrue(cluster.allRunning, "\(cluster.ended)")
     }
 }

@@ -35,10 +35,12 @@ struct ChunksList: AsyncParsableCommand {
 
 struct ChunksRetry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "retry", abstract: "Run failed chunks again from their last stored input (then finalize).")
+        commandName: "retry",
+        abstract: "Run failed chunks again from their last stored input, or from a fresh extraction when it expired (then finalize).")
     @Argument(help: "Job id.") var id: String
     @Flag(help: "Every failed chunk and segment.") var failed = false
     @Option(name: .customLong("chunk"), help: "This chunk's failed stage (repeatable).") var chunks: [Int] = []
+    @Option(help: "Only failures at this stage (extract, upscale, interpolate, encode, finalize).") var stage: Stage?
     @OptionGroup var cluster: ClusterOptions
 
     func validate() throws {
@@ -46,8 +48,8 @@ struct ChunksRetry: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let n = try await RetryPlanner.requeue(jobId: id.lowercased(), only: failed ? nil : Set(chunks), cluster: cluster)
-        print("requeued \(n) message(s) for job \(id)")
+        let selection = RetryPlanner.Selection(chunks: failed ? nil : Set(chunks), stage: stage)
+        print(try await RetryPlanner.run(jobId: id.lowercased(), selection: selection, cluster: cluster))
     }
 }
 
