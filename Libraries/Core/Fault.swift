@@ -8,6 +8,14 @@ public protocol FaultClassifying: Error {
     /// held elsewhere): retry, with back-off. False when every retry would fail the same way (a bad
     /// message, spec or input): dead-letter the message at once and fail the job visibly.
     var isTransient: Bool { get }
+    /// False for a transient error that says the cluster is busy (a full store, a finalize running
+    /// elsewhere), not that this attempt at the message failed: waiting for room must not use up the
+    /// message's deliveries, or a long wait would fail a chunk that did nothing wrong.
+    var countsAsAttempt: Bool { get }
+}
+
+extension FaultClassifying {
+    public var countsAsAttempt: Bool { true }
 }
 
 public enum Fault {
@@ -21,6 +29,11 @@ public enum Fault {
     }
 
     public static func isClassified(_ error: any Error) -> Bool { error is any FaultClassifying }
+
+    /// Whether a failure uses up one of the message's deliveries (see `FaultClassifying.countsAsAttempt`).
+    public static func countsAsAttempt(_ error: any Error) -> Bool {
+        (error as? any FaultClassifying)?.countsAsAttempt ?? true
+    }
 }
 
 // Standard library errors the pipeline meets.

@@ -101,4 +101,17 @@ public struct JobPlan: Codable, Sendable, Equatable {
 
     /// Messages for the first hop after extraction name these hops, then encode.
     public var hopsAfterExtract: [Stage] { hops + [.encode] }
+
+    /// How many times larger a chunk's stored frames can grow on its way from extraction to
+    /// encoding (more pixels, then more frames): the extractor's backpressure budgets with it.
+    public var storedBytesGrowth: Double {
+        let pixels = Double(outputWidth * outputHeight) / Double(max(1, video.width * video.height))
+        let frames: Double
+        switch outputTiming.kind {
+        case .passthrough: frames = 1
+        case .factor: frames = Double(outputTiming.factor)
+        case .targetRate: frames = (outputTiming.targetRate?.double ?? 1) / max(video.frameRate.double, 1e-9)
+        }
+        return max(1, pixels) * max(1, frames)
+    }
 }

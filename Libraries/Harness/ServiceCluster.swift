@@ -89,12 +89,13 @@ public final class ServiceCluster {
 
     /// Runs `scripts/services.sh <command>` on the broker and store the test command started
     /// (its ports and run directory come from the environment that test command exported).
-    public static func services(_ command: String) throws {
+    public static func services(_ command: String, environment: [String: String] = [:]) throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/services.sh").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: script)
         p.arguments = [command]
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         try p.run()
         let status = reap(p)
         guard status == 0 else { throw Failure.notConfigured("services.sh \(command) exited \(status)") }

@@ -96,6 +96,8 @@ public actor InMemoryBus: MessageBus {
         switch settlement {
         case .ack:
             break
+        case .postpone:
+            q.ready.append(Entry(body: entry.body, headers: entry.headers, deliveries: 0))
         case .retry:
             var again = entry
             again.deliveries += 1

@@ -1,4 +1,4 @@
-/// One message handed to a consumer. Exactly one of `ack`, `retry` or `deadLetter` settles it.
+/// One message handed to a consumer. Exactly one of `ack`, `retry`, `postpone` or `deadLetter` settles it.
 public struct BusDelivery: Sendable {
     public var body: [UInt8]
     public var queue: String
@@ -12,6 +12,9 @@ public struct BusDelivery: Sendable {
         case ack
         /// Put back for another attempt; counts towards the queue's delivery limit.
         case retry
+        /// Put back as a fresh message (published again, then acked): the attempt did not fail, the
+        /// cluster was busy, so it does not count towards the delivery limit.
+        case postpone
         /// Move to the dead-letter queue with the reason, never to be retried automatically.
         case deadLetter(String)
     }
@@ -27,6 +30,7 @@ public struct BusDelivery: Sendable {
 
     public func ack() async throws { try await settle(.ack) }
     public func retry() async throws { try await settle(.retry) }
+    public func postpone() async throws { try await settle(.postpone) }
     public func deadLetter(reason: String) async throws { try await settle(.deadLetter(reason)) }
 }
 

@@ -60,7 +60,7 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
         lock.withLock { consumers.append(connection) }
         let deliveries = connection.consume(queue: queue, prefetch: prefetch)
         let publisher = self.publisher
-        let deadExchange = names.deadLetterExchange
+        let deadExchange = names.deadLetterExchange, exchange = names.exchange
         return AsyncStream { continuation in
             let task = Task {
                 for await d in deliveries {
@@ -71,6 +71,12 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
                             connection.ack(d)
                         case .retry:
                             connection.reject(d, requeue: true)
+                        case .postpone:
+                            // A new copy (confirmed) first, then the ack: the broker's delivery count
+                            // starts again, and the message is never lost in between.
+                            try await publisher.publish(exchange: exchange, routingKey: queue, body: d.body,
+                                                        headers: d.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+                            connection.ack(d)
                         case .deadLetter(let reason):
                             // Publish a copy carrying the reason first, then ack: the message is never lost.
                             let letter = DeadLetter(body: d.body, sourceQueue: queue, reason: String(reason.prefix(1000)),

@@ -72,6 +72,7 @@ public struct ExtractHandler: StageHandler {
             context.logger.warning("segment decoded short (corrupt packets?)", metadata: ["segment": "\(segment.index)", "frames": "\(ownFrames)", "indexed": "\(segment.frameCount)"])
         }
 
+        let budget = InFlightBudget(settings: context.settings, storeLimit: try await context.jobs.kv.memoryLimit(), growth: plan.storedBytesGrowth)
         var refs: [ChunkRef] = []
         var first = segment.firstFrame
         for (n, chunk) in closed.enumerated() {
@@ -87,7 +88,7 @@ public struct ExtractHandler: StageHandler {
             refs.append(ref)
             first += chunk.frames.count
             if let only, only != ref.index { continue }
-            try await waitForRoom(jobId: plan.jobId, context: context)
+            try await waitForRoom(budget, jobId: plan.jobId, context: context)
             try await context.jobs.putChunk(key: Keys.chunk(plan.jobId, stage: .extract, chunk: ref.index), jobId: plan.jobId,
                                             manifest: manifest, frames: frames.map(\.frame))
         }
@@ -147,13 +148,24 @@ public struct ExtractHandler: StageHandler {
     }
 
     /// Backpressure (DESIGN.md §5): no new chunks while the job or the cluster holds too many bytes.
-    private func waitForRoom(jobId: String, context: StageContext) async throws {
+    /// Bytes in flight are weighed by how much they may still grow downstream (an upscaled,
+    /// interpolated chunk is many times its extracted size), and the budgets never exceed half the
+    /// store's own memory limit, so the stages after extraction always find room to write.
+    private func waitForRoom(_ budget: InFlightBudget, jobId: String, context: StageContext) async throws {
         var waited = 0.0
         while true {
             let job = try await context.jobs.inFlightBytes(jobId: jobId)
             let cluster = try await context.jobs.inFlightBytes(jobId: nil)
-            if job <= context.settings.jobInFlightBudget && cluster <= context.settings.clusterInFlightBudget { return }
-            if waited == 0 { context.logger.info("over in-flight budget; waiting", metadata: ["job": "\(jobId)"]) }
+            // An empty pipeline always takes a chunk, so a budget below one chunk slows a job instead of stopping it.
+            if job == 0 || budget.admits(job: job, cluster: cluster) {
+                if waited > 0 { context.logger.info("in-flight budget has room again", metadata: ["job": "\(jobId)", "waited_s": "\(String(format: "%.1f", waited))"]) }
+                return
+            }
+            if waited == 0 {
+                context.logger.info("over in-flight budget; waiting", metadata: [
+                    "job": "\(jobId)", "job_bytes": "\(job)", "cluster_bytes": "\(cluster)", "growth": "\(String(format: "%.1f", budget.growth))",
+                    "job_budget": "\(budget.job)", "cluster_budget": "\(budget.cluster)"])
+            }
             try await Task.sleep(nanoseconds: 100_000_000)
             waited += 0.1
         }

@@ -113,4 +113,5 @@ extension FinalizeHandler {
 struct FinalizeBusy: FaultClassifying, CustomStringConvertible {
     var description: String { "finalize already running elsewhere" }
     var isTransient: Bool { true }
+    var countsAsAttempt: Bool { false }
 }

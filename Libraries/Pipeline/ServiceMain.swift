@@ -20,7 +20,7 @@ public enum ServiceMain {
             ParentWatch.startIfAsked(logger: logger)
             let bus = try RabbitBus(url: config.amqpURL, names: config.queueNames, deliveryLimit: config.deliveryLimit, logger: logger)
             let store = try RedisStore(url: config.redisURL, connections: max(2, config.workers * 2), logger: logger)
-            let context = StageContext(bus: bus, jobs: JobStore(kv: store), mediaRoot: config.mediaRoot, logger: logger, settings: config.settings)
+            let context = StageContext(bus: bus, jobs: JobStore(kv: store, logger: logger), mediaRoot: config.mediaRoot, logger: logger, settings: config.settings)
             let workers: [any Service] = handlers.flatMap { handler in
                 (0..<config.workers).map { _ in ServiceWorker(worker: StageWorker(handler: handler, context: context)) }
             }

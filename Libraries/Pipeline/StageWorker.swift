@@ -92,11 +92,21 @@ public struct StageWorker: Service {
     }
 
     /// After the last try in this process: dead-letter a permanent failure (or a transient one on
-    /// the last allowed delivery), otherwise put the message back for another delivery.
+    /// the last allowed delivery), postpone one that only says the cluster is busy (a full store, a
+    /// finalize running elsewhere: never the chunk's failure), otherwise put the message back for
+    /// another delivery.
     private func settle(_ delivery: BusDelivery, message: StageMessage?, error: Error, transient: Bool, logger: Logger) async {
         let lastAttempt = delivery.previousDeliveries + 1 >= context.settings.deliveryLimit
-        // A busy finalizer is not the chunk's failure: it never uses up the job.
-        if !transient || (lastAttempt && !(error is FinalizeBusy)) {
+        if transient && !Fault.countsAsAttempt(error) {
+            logger.notice("cluster busy; postponing the message without spending a delivery", metadata: ["error": "\(error)"])
+            // A pause so a busy finalizer or a full store is not hammered by instant redelivery.
+            try? await Task.sleep(nanoseconds: 2_000_000_000)
+            do { try await delivery.postpone() } catch {
+                logger.warning("could not postpone the message; the broker redelivers it when the connection drops", metadata: ["error": "\(error)"])
+            }
+            return
+        }
+        if !transient || lastAttempt {
             // Clients read this (job record, dead-letter header): no server paths in it.
             let reason = MediaPath.relative(transient ? "gave up after \(delivery.previousDeliveries + 1) attempts: \(error)" : "\(error)",
                                             under: context.mediaRoot)
@@ -108,8 +118,8 @@ public struct StageWorker: Service {
         } else {
             logger.warning("failed; returning the message to the queue", metadata: [
                 "error": "\(error)", "previousDeliveries": "\(delivery.previousDeliveries)"])
-            // A pause so a flapping dependency (or a busy finalizer) is not hammered by instant redelivery.
-            try? await Task.sleep(nanoseconds: error is FinalizeBusy ? 2_000_000_000 : 200_000_000)
+            // A pause so a flapping dependency is not hammered by instant redelivery.
+            try? await Task.sleep(nanoseconds: 200_000_000)
             do { try await delivery.retry() } catch {
                 logger.warning("could not return the message; the broker redelivers it when the connection drops", metadata: ["error": "\(error)"])
             }

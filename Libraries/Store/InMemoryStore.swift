@@ -65,6 +65,8 @@ public actor InMemoryStore: KeyValueStore {
         return true
     }
 
+    public func memoryLimit() -> Int64? { maxBytes.map(Int64.init) }
+
     public func countExisting(_ keys: [String]) -> Int {
         keys.filter { live($0) != nil }.count
     }

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Logging
 import Media
 
 public enum JobState: String, Codable, Sendable {
@@ -44,9 +45,13 @@ public struct JobStore: Sendable {
     public var recordTTL: Int
     /// How long a write waits for room when the store is full before giving up.
     public var fullStoreTimeout: Double
+    /// Where waits for room in a full store are reported.
+    public var logger: Logger?
 
-    public init(kv: any KeyValueStore, frameTTL: Int = 24 * 3600, recordTTL: Int = 7 * 24 * 3600, fullStoreTimeout: Double = 600) {
+    public init(kv: any KeyValueStore, frameTTL: Int = 24 * 3600, recordTTL: Int = 7 * 24 * 3600, fullStoreTimeout: Double = 600,
+                logger: Logger? = nil) {
         self.kv = kv
+        self.logger = logger
         self.frameTTL = frameTTL
         self.recordTTL = recordTTL
         self.fullStoreTimeout = fullStoreTimeout
@@ -269,11 +274,18 @@ public struct JobStore: Sendable {
     /// Retries a write while the store answers "full", with back-off (DESIGN.md §5 backpressure).
     @discardableResult
     func whenRoom<T>(_ write: () async throws -> T) async throws -> T {
-        let deadline = Date().addingTimeInterval(fullStoreTimeout)
+        let started = Date()
         var delay = 0.05
+        var refused = false
         while true {
-            do { return try await write() } catch let error as StoreFullError {
-                guard Date() < deadline else { throw error }
+            do {
+                let result = try await write()
+                if refused { logger?.notice("store has room again", metadata: ["waited_s": "\(String(format: "%.1f", Date().timeIntervalSince(started)))"]) }
+                return result
+            } catch let error as StoreFullError {
+                if !refused { logger?.warning("store full; waiting for room", metadata: ["error": "\(error)"]) }
+                refused = true
+                guard Date().timeIntervalSince(started) < fullStoreTimeout else { throw error }
                 try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
                 delay = min(delay * 2, 2)
             }

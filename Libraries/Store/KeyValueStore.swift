@@ -13,6 +13,8 @@ public protocol KeyValueStore: Sendable {
     @discardableResult func delete(_ keys: [String]) async throws -> Int
     /// How many of the keys exist (EXISTS), without reading them.
     func countExisting(_ keys: [String]) async throws -> Int
+    /// The store's memory limit in bytes (Redis `maxmemory`), nil when it has none.
+    func memoryLimit() async throws -> Int64?
     func hashSet(_ key: String, _ fields: [String: [UInt8]]) async throws
     func hashGet(_ key: String, _ field: String) async throws -> [UInt8]?
     func hashGetAll(_ key: String) async throws -> [String: [UInt8]]
@@ -57,6 +59,8 @@ public struct StoreFullError: FaultClassifying, CustomStringConvertible, Sendabl
     public let message: String
     public init(message: String) { self.message = message }
     public var description: String { "store full: \(message)" }
+    /// The store, not the chunk, is short of room: waiting spends none of the message's deliveries.
+    public var countsAsAttempt: Bool { false }
     /// Room comes back as other stages delete the chunks they finished (DESIGN.md §5).
     public var isTransient: Bool { true }
 }

@@ -70,6 +70,14 @@ public final class RedisStore: KeyValueStore, @unchecked Sendable {
         return Int(try await run([[Array("DEL".utf8)] + keys.map { Array($0.utf8) }])[0].int ?? 0)
     }
 
+    public func memoryLimit() async throws -> Int64? {
+        // INFO rather than CONFIG GET: managed Redis services often rename or forbid CONFIG.
+        let info = try await run([Self.args("INFO", "memory")])[0].string ?? ""
+        let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("maxmemory:") }
+        guard let value = line.flatMap({ Int64($0.dropFirst("maxmemory:".count)) }), value > 0 else { return nil }
+        return value
+    }
+
     public func countExisting(_ keys: [String]) async throws -> Int {
         guard !keys.isEmpty else { return 0 }
         return Int(try await run([[Array("EXISTS".utf8)] + keys.map { Array($0.utf8) }])[0].int ?? 0)
