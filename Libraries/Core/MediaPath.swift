@@ -36,6 +36,21 @@ public enum MediaPath {
         return resolved.path
     }
 
+    /// What is at `path` when it is not a regular file ("a directory", "a FIFO", …), nil when it is
+    /// one or nothing is there. Opening a FIFO would block a worker forever, a device could be endless.
+    public static func nonRegularKind(_ path: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: return "a directory"
+        case S_IFIFO: return "a FIFO"
+        case S_IFSOCK: return "a socket"
+        case S_IFCHR, S_IFBLK: return "a device"
+        default: return "not a regular file"
+        }
+    }
+
     /// `message` with the media root taken out of every path in it, so what a client reads names
     /// files relative to the root (as it named them) and never shows where the server keeps them.
     public static func relative(_ message: String, under root: String) -> String {

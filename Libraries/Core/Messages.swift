@@ -52,10 +52,25 @@ public struct StageMessage: Codable, Sendable, Equatable {
     }
 
     /// Decodes and checks a body; a malformed one throws `MessageError` naming the problem.
+    /// The largest body a stage reads: messages carry references, never frames.
+    public static let maxBytes = 64 << 10
+
+    /// What a decoding failure was, in a few words.
+    private static func reason(_ error: Error) -> String {
+        switch error as? DecodingError {
+        case .dataCorrupted?: return "not JSON"
+        case .keyNotFound(let key, _)?: return "no '\(key.stringValue)'"
+        case .typeMismatch(_, let ctx)?, .valueNotFound(_, let ctx)?: return "bad '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))'"
+        default: return "\(error)"
+        }
+    }
+
     public static func decode(_ data: Data, expecting stage: Stage? = nil) throws -> StageMessage {
+        guard data.count <= maxBytes else { throw MessageError("message body is \(data.count) bytes; the limit is \(maxBytes)") }
         let message: StageMessage
         do { message = try JSONDecoder().decode(StageMessage.self, from: data) } catch {
-            throw MessageError("malformed message body: \(error)")
+            let shown = String(decoding: data.prefix(60), as: UTF8.self).unicodeScalars.map { $0.value < 0x20 ? "?" : String($0) }.joined()
+            throw MessageError("malformed message body (not a stage message: \(Self.reason(error))): \(shown)")
         }
         guard message.version == 1 else { throw MessageError("unsupported message version \(message.version)") }
         guard UUID(uuidString: message.jobId) != nil else { throw MessageError("jobId '\(message.jobId)' is not a UUID") }

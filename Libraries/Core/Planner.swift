@@ -17,6 +17,11 @@ public struct Planner: Sendable {
         guard video.width <= limits.maxSourceWidth, video.height <= limits.maxSourceHeight else {
             throw SpecError("source is \(video.width)×\(video.height); the limit is \(limits.maxSourceWidth)×\(limits.maxSourceHeight)")
         }
+        let fps = video.frameRate.double
+        guard fps > 0, fps.isFinite else { throw SpecError("source has no frame rate (0 fps in its header); remux it with a frame rate, e.g. ffmpeg -r 25") }
+        guard fps <= limits.maxSourceFrameRate else {
+            throw SpecError(String(format: "source runs at %.0f fps; the limit is %.0f fps — its header is probably wrong: remux it with the real rate", fps, limits.maxSourceFrameRate))
+        }
         guard video.durationSeconds <= limits.maxDurationSeconds else {
             throw SpecError(String(format: "source lasts %.0f s; the limit is %.0f s — cut it into parts", video.durationSeconds, limits.maxDurationSeconds))
         }

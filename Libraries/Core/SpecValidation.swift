@@ -16,6 +16,9 @@ public struct JobLimits: Sendable {
     /// Output pixels per second (width × height × fps): 8K at 60 fps.
     public var maxOutputPixelsPerSecond = 7680.0 * 4320 * 60
     public var maxOutputDimension = 8192
+    /// Source frame rates above this are not video a person shot or will watch (high-speed cameras
+    /// stay below it); a larger figure is a broken header.
+    public var maxSourceFrameRate = 1000.0
     public init() {}
 }
 
@@ -27,12 +30,20 @@ extension JobSpec {
         "encode": ["codec", "crf", "preset", "pixelFormat"],
     ]
 
+    /// The largest spec ingest reads.
+    public static let maxBytes = 64 << 10
+
     /// Parses and validates a spec: unknown fields, wrong types and out-of-range values are rejected
     /// with a message naming the field.
     public static func parse(_ data: Data) throws -> JobSpec {
         let object: Any
+        guard data.count <= maxBytes else {
+            throw SpecError("spec is \(data.count) bytes; the limit is \(maxBytes) (a spec names files, it never carries them)")
+        }
         do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw SpecError("spec is not valid JSON: \(error.localizedDescription)")
+            // Foundation's own description of where parsing stopped, not its generic "wrong format".
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
+            throw SpecError("spec is not valid JSON: \(detail)")
         }
         guard let root = object as? [String: Any] else { throw SpecError("spec must be a JSON object") }
         try checkKeys(root, path: "")

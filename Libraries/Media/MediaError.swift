@@ -8,6 +8,9 @@ public enum MediaError: FaultClassifying, CustomStringConvertible, Sendable, Equ
     case unsupported(String)
     case invalidData(String)
     case compression(String)
+    /// A source the pipeline cannot use, said in words for the person who submitted it (what is
+    /// wrong and what to do).
+    case unusableSource(String)
 
     /// Media errors describe the input or the codec settings and recur on every try, except a
     /// libav call that ran out of memory or was interrupted.
@@ -22,9 +25,13 @@ public enum MediaError: FaultClassifying, CustomStringConvertible, Sendable, Equ
         case .unsupported(let m): return "unsupported: \(m)"
         case .invalidData(let m): return "invalid data: \(m)"
         case .compression(let m): return "compression: \(m)"
+        case .unusableSource(let m): return m
         }
     }
 }
+
+/// AVERROR_INVALIDDATA (FFERRTAG 'I','N','D','A'), which Swift cannot import from its macro.
+let averrorInvalidData: Int32 = -(0x49 | 0x4E << 8 | 0x44 << 16 | 0x41 << 24)
 
 func avErrorString(_ code: Int32) -> String {
     var buffer = [CChar](repeating: 0, count: 256)

@@ -13,12 +13,35 @@ public struct ProbeResult: Sendable, Equatable {
 }
 
 public enum MediaProbe {
+    /// A codec tag as its four characters (non-printable ones as '?').
+    static func fourCC(_ tag: UInt32) -> String {
+        String((0..<4).map { i -> Character in
+            let byte = UInt8((tag >> (8 * UInt32(i))) & 0xff)
+            return (32...126).contains(byte) ? Character(UnicodeScalar(byte)) : "?"
+        })
+    }
+
     /// Opens `path`, reads every video packet's timestamps and flags, and summarises the stream.
     public static func probe(path: String) throws -> ProbeResult {
-        let input = try InputFile(path: path)
-        let videoIndex = try input.videoStreamIndex()
+        let input: InputFile
+        do { input = try InputFile(path: path) } catch MediaError.libav(_, let code) where code == averrorInvalidData {
+            throw MediaError.unusableSource("\(path) is not a media file FFmpeg can read (damaged, cut short at its start, or not audio/video at all)")
+        }
+        let videoIndex: Int32
+        do { videoIndex = try input.videoStreamIndex() } catch {
+            throw MediaError.unusableSource("\(path) has no video stream (an audio-only file, or one whose header is damaged); give a video file")
+        }
         let stream = input.stream(videoIndex)
         let par = stream.pointee.codecpar.pointee
+        let format = input.context.pointee.iformat.pointee.name.map { String(cString: $0) } ?? "unknown"
+        let codecName = avcodec_get_name(par.codec_id).map { String(cString: $0) } ?? "unknown"
+        if format == "image2" || format.hasSuffix("_pipe") || stream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC != 0 {
+            throw MediaError.unusableSource("\(path) is a still image (\(codecName)), not a video; Reframe enhances videos")
+        }
+        guard avcodec_find_decoder(par.codec_id) != nil else {
+            let tag = par.codec_tag == 0 ? "" : ", FourCC '\(Self.fourCC(par.codec_tag))'"
+            throw MediaError.unusableSource("\(path): this FFmpeg build has no decoder for its video codec (\(codecName)\(tag)); convert it to a common codec first")
+        }
         guard par.width > 0, par.height > 0 else { throw MediaError.invalidData("\(path): video stream has no size") }
         guard let timeBase = stream.pointee.time_base.rational else { throw MediaError.invalidData("\(path): video stream has no time base") }
 
@@ -38,7 +61,11 @@ public enum MediaProbe {
             lastDuration = packet.pointee.duration
             endPts = max(endPts, pts + max(packet.pointee.duration, 0))
         }
-        guard !framePts.isEmpty else { throw MediaError.invalidData("\(path): no video packets") }
+        guard !framePts.isEmpty else { throw MediaError.unusableSource("\(path) has a video stream without any frames") }
+        // The header's frame count is a promise the packets must keep: fewer means the file was cut short.
+        if stream.pointee.nb_frames > Int64(framePts.count) {
+            throw MediaError.unusableSource("\(path) is truncated: its header lists \(stream.pointee.nb_frames) video frames but only \(framePts.count) are in the file; copy it again or repair it")
+        }
         if withoutPts > 0 {
             // Packets without their own pts (MPEG program streams, AVI): a decode order timestamp is
             // not the frame's presentation time, so the index comes from the decoder instead.
@@ -73,13 +100,13 @@ public enum MediaProbe {
             frameCount: framePts.count, startPts: framePts.first!, endPts: endPts,
             hasAudio: !input.streams(of: AVMEDIA_TYPE_AUDIO).isEmpty,
             sampleAspectRatio: par.sample_aspect_ratio.rational ?? Rational(1, 1), fieldOrder: Self.fieldOrder(par.field_order))
-        let codec = avcodec_get_name(par.codec_id).map { String(cString: $0) } ?? "unknown"
+        let codec = codecName
         let sar = par.sample_aspect_ratio.rational ?? Rational(1, 1)
         return ProbeResult(
             video: video, index: PacketIndex(framePts: framePts, keyframes: keyframes, endPts: endPts), codecName: codec,
             sampleAspectRatio: sar, audioStreams: input.streams(of: AVMEDIA_TYPE_AUDIO).count,
             subtitleStreams: input.streams(of: AVMEDIA_TYPE_SUBTITLE).count,
-            formatName: input.context.pointee.iformat.pointee.name.map { String(cString: $0) } ?? "unknown")
+            formatName: format)
     }
 
     /// The stream's field order as libav reports it (from the codec headers, e.g. MPEG-2's

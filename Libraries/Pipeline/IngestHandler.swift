@@ -35,7 +35,9 @@ public struct IngestHandler: StageHandler {
             try await jobs.recordRejected(id: id, specBody: delivery.body, error: error.message)
             throw error
         } catch let error as MediaError {
-            let message = MediaPath.relative("cannot read source: \(error)", under: context.mediaRoot)
+            let text: String
+            if case .unusableSource(let words) = error { text = words } else { text = "cannot read source: \(error)" }
+            let message = MediaPath.relative(text, under: context.mediaRoot)
             try await jobs.recordRejected(id: id, specBody: delivery.body, error: message)
             throw PermanentFailure(message)
         }
@@ -48,8 +50,16 @@ public struct IngestHandler: StageHandler {
             throw SpecError("codec '\(spec.encode.codec)' is not available in this FFmpeg build; use another codec")
         }
         let source = try MediaPath.resolve(spec.source, under: context.mediaRoot, field: "source")
+        if let kind = MediaPath.nonRegularKind(source) { throw SpecError("source '\(spec.source)' is \(kind), not a video file") }
         guard FileManager.default.isReadableFile(atPath: source) else { throw SpecError("source '\(spec.source)' does not exist or is not readable") }
-        if let output = spec.output { _ = try MediaPath.resolve(output, under: context.mediaRoot, field: "output") }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: source))?[.size] as? Int, size == 0 {
+            throw SpecError("source '\(spec.source)' is empty (0 bytes); was it copied completely?")
+        }
+        if let output = spec.output {
+            let path = try MediaPath.resolve(output, under: context.mediaRoot, field: "output")
+            if let kind = MediaPath.nonRegularKind(path) { throw SpecError("output '\(output)' is \(kind); name a file to write") }
+            guard path != source else { throw SpecError("output '\(output)' is the source; name another file") }
+        }
         let probe = try MediaProbe.probe(path: source)
         let planner = Planner(limits: context.settings.limits, segmentSeconds: context.settings.segmentSeconds,
                               chunkPolicy: context.settings.chunkPolicy)
