@@ -282,8 +282,9 @@ public final class SegmentMuxer {
         }
     }
 
-    /// Writes the remaining copied packets and the trailer, then moves the file into place.
-    public func finish() throws -> Report {
+    /// Writes the remaining copied packets and the trailer, then moves the file into place — unless
+    /// it holds other than `expectedVideoFrames` video frames: a wrong file never takes the output's name.
+    public func finish(expectedVideoFrames: Int? = nil) throws -> Report {
         try writeSource(before: nil, video.pointee.time_base)
         for index in stretched.keys.sorted() {
             let (stretcher, out) = stretched[index]!
@@ -291,6 +292,9 @@ public final class SegmentMuxer {
         }
         try check(av_write_trailer(oc), "write trailer")
         avio_closep(&oc.pointee.pb)
+        if let expectedVideoFrames, report.videoFrames != expectedVideoFrames {
+            throw MediaError.invalidData("wrote \(report.videoFrames) video frames, expected \(expectedVideoFrames)")
+        }
         guard rename(partPath, outputPath) == 0 else {
             throw MediaError.invalidData("cannot move \(partPath) to \(outputPath) (errno \(errno))")
         }

@@ -27,7 +27,9 @@ extension ChunkTransform {
         if try await jobs.chunkState(message.jobId, field: field)?.state != .done {
             do {
                 let frames = try await transform(message, chunk: chunk, plan: plan, outputKey: outputKey, context: context)
+                CrashPoint.strike(.afterStore, stage, logger: context.logger)
                 try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: frames))
+                CrashPoint.strike(.afterMark, stage, logger: context.logger)
             } catch StoreError.missing(let what) {
                 // A duplicate delivery may have finished this chunk and deleted its input meanwhile.
                 guard try await jobs.chunkState(message.jobId, field: field)?.state == .done else { throw StoreError.missing(what) }

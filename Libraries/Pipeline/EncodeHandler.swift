@@ -41,7 +41,9 @@ public struct EncodeHandler: StageHandler {
                 throw PermanentFailure("encoder returned \(segment.frameCount) packets for \(own.count) frames")
             }
             try await jobs.putEncoded(jobId: message.jobId, chunk: chunk.index, segment)
+            CrashPoint.strike(.afterStore, stage, logger: context.logger)
             try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: segment.frameCount))
+            CrashPoint.strike(.afterMark, stage, logger: context.logger)
         }
         return try await announce(message, chunk: chunk, plan: plan, jobs: jobs, cleanup: dropInput)
     }

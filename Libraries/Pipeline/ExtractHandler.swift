@@ -42,7 +42,9 @@ public struct ExtractHandler: StageHandler {
             refs = chunks
         } else {
             let (chunks, frames) = try await extract(segment: plan.segments[index], plan: plan, context: context)
+            CrashPoint.strike(.afterStore, stage, logger: context.logger)
             try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: frames, chunks: chunks))
+            CrashPoint.strike(.afterMark, stage, logger: context.logger)
             refs = chunks
         }
         return StageOutcome(next: refs.map(firstHop))

@@ -17,22 +17,57 @@ public struct FinalizeHandler: StageHandler {
             throw PermanentFailure("job \(message.jobId) is unknown (expired or never ingested)")
         }
         // Several encoders may have announced the end; only the first finalize does the work.
-        if job.state.isFinal { return StageOutcome() }
+        if job.state.isFinal { return Self.alreadyEnded(job.state, jobId: message.jobId, jobs: jobs) }
         let owner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
-        guard try await jobs.acquireFinalizeLock(jobId: message.jobId, owner: owner, ttl: context.settings.finalizeLockSeconds) else {
-            // Another finalizer is at work; if it dies, its lock expires and this redelivered message takes over.
-            if try await jobs.job(message.jobId)?.state.isFinal == true { return StageOutcome() }
+        let lease = context.settings.finalizeLeaseSeconds
+        guard try await jobs.acquireFinalizeLock(jobId: message.jobId, owner: owner, ttl: lease) else {
+            // Another finalizer is at work; if it dies, its lease lapses and this redelivered message takes over.
+            if let state = try await jobs.job(message.jobId)?.state, state.isFinal { return Self.alreadyEnded(state, jobId: message.jobId, jobs: jobs) }
             throw FinalizeBusy()
         }
+        // A finalizer that finished between the first look and the lock left the job done: writing
+        // the output again would replace a file users may already be reading.
+        if let state = try await jobs.job(message.jobId)?.state, state.isFinal {
+            try await jobs.releaseFinalizeLock(jobId: message.jobId)
+            return Self.alreadyEnded(state, jobId: message.jobId, jobs: jobs)
+        }
         do {
-            try await finalize(plan: plan, context: context)
+            try await Self.renewingLease(jobId: message.jobId, lease: lease, jobs: jobs) {
+                try await finalize(plan: plan, context: context)
+            }
         } catch {
             try? await jobs.releaseFinalizeLock(jobId: message.jobId)
             throw error
         }
-        try await jobs.setState(message.jobId, .done)
+        CrashPoint.strike(.afterStore, stage, logger: context.logger)
+        try await jobs.markFinalized(message.jobId, run: owner)
+        CrashPoint.strike(.afterMark, stage, logger: context.logger)
         try await jobs.releaseFinalizeLock(jobId: message.jobId)
         return StageOutcome(cleanup: { try await jobs.purgeFrames(jobId: message.jobId) })
+    }
+
+    /// A finalize message for a job already at its end does no work, but a finalizer that died after
+    /// marking the job done left its frames (and its lock) behind: those go now.
+    private static func alreadyEnded(_ state: JobState, jobId: String, jobs: JobStore) -> StageOutcome {
+        guard state == .done else { return StageOutcome() }
+        return StageOutcome(cleanup: {
+            try await jobs.releaseFinalizeLock(jobId: jobId)
+            try await jobs.purgeFrames(jobId: jobId)
+        })
+    }
+
+    /// Runs `work` while renewing the finalize lock every third of its lease: a live finalizer keeps
+    /// it however long muxing takes, a dead one's lapses within one lease.
+    private static func renewingLease(jobId: String, lease: Int, jobs: JobStore, _ work: () async throws -> Void) async throws {
+        let renewal = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(lease) * 1_000_000_000 / 3)
+                if Task.isCancelled { return }
+                try? await jobs.renewFinalizeLock(jobId: jobId, ttl: lease)
+            }
+        }
+        defer { renewal.cancel() }
+        try await work()
     }
 
     private func finalize(plan: JobPlan, context: StageContext) async throws {
@@ -67,10 +102,7 @@ public struct FinalizeHandler: StageHandler {
             let segment = try await jobs.encoded(jobId: plan.jobId, chunk: ref.index)
             try await BlockingWork.run { try muxer.append(segment) }
         }
-        let report = try await BlockingWork.run { try muxer.finish() }
-        guard report.videoFrames == encoded else {
-            throw PermanentFailure("wrote \(report.videoFrames) frames, encoded \(encoded)")
-        }
+        let report = try await BlockingWork.run { try muxer.finish(expectedVideoFrames: encoded) }
         if report.stretchedAudioStreams > 0, case .stretch(let s) = audio {
             context.logger.info("audio time-stretched", metadata: ["streams": "\(report.stretchedAudioStreams)", "factor": "\(s.factor)"])
         }

@@ -27,6 +27,9 @@ public struct IngestHandler: StageHandler {
         do {
             let (spec, plan) = try await Self.plan(id: id, specBody: delivery.body, context: context)
             try await jobs.createJob(id: id, spec: spec, plan: plan)
+            // The job record is both Ingest's output and its mark: one write, so both points are here.
+            CrashPoint.strike(.afterStore, stage, logger: context.logger)
+            CrashPoint.strike(.afterMark, stage, logger: context.logger)
             context.logger.info("job accepted", metadata: [
                 "job": "\(id)", "segments": "\(plan.segments.count)", "hops": "\(plan.hops.map(\.rawValue).joined(separator: "→"))",
             ])

@@ -47,6 +47,7 @@ public struct ServiceConfiguration: Sendable {
             c.settings.segmentSeconds = seconds
         }
         c.settings.chunkPolicy.maxFrames = try int(env, "REFRAME_CHUNK_FRAMES", default: c.settings.chunkPolicy.maxFrames, range: 1...10_000)
+        c.settings.finalizeLeaseSeconds = try int(env, "REFRAME_FINALIZE_LEASE_SECONDS", default: c.settings.finalizeLeaseSeconds, range: 3...3600)
         if let v = env["REFRAME_RETRY_WINDOW_SECONDS"] {
             guard let seconds = Double(v), seconds >= 0, seconds <= 3600 else { throw ConfigurationError("REFRAME_RETRY_WINDOW_SECONDS must be a number in [0, 3600]") }
             c.settings.transientRetryWindow = seconds

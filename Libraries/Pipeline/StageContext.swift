@@ -35,8 +35,10 @@ public struct StageSettings: Sendable {
     public var jobInFlightBudget: Int64 = 512 << 20
     /// … or while all jobs together hold more than this.
     public var clusterInFlightBudget: Int64 = 2 << 30
-    /// Seconds a finalize lock is held at most (a crashed finalizer's lock expires).
-    public var finalizeLockSeconds = 900
+    /// Seconds a finalize lock lives unless renewed: a working finalizer renews it every third of
+    /// that, so a crashed finalizer's job is taken over within this time (not after a worst-case
+    /// muxing time).
+    public var finalizeLeaseSeconds = 30
     /// Segment length Ingest aims for.
     public var segmentSeconds: Double = 4
     public var chunkPolicy = ChunkPolicy()

@@ -84,7 +84,18 @@ public struct StageWorker: Service {
             logger.info("job cancelled while this step ran; its output is dropped")
             return
         }
-        for next in outcome.next { try await context.publish(next) }
+        let stage = handler.stage
+        for (n, next) in outcome.next.enumerated() {
+            try await context.publish(next)
+            if n == 0 { CrashPoint.strike(.afterPublish, stage, logger: logger) }
+        }
+        // Finalize publishes nothing: its point after publishing is the moment before the ack.
+        if outcome.next.isEmpty && stage == .finalize { CrashPoint.strike(.afterPublish, stage, logger: logger) }
+        CrashPoint.strike(.beforeAck, stage, logger: logger)
+        if CrashPoint.claim(.lostAck, stage) {
+            try? await outcome.cleanup?()
+            CrashPoint.crash(.lostAck, stage, logger: logger)
+        }
         try await delivery.ack()
         if let cleanup = outcome.cleanup {
             do { try await cleanup() } catch { logger.warning("cleanup failed; keys expire by TTL", metadata: ["error": "\(error)"]) }

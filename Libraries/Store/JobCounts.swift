@@ -11,6 +11,9 @@ public struct JobCounts: Sendable, Equatable {
     public var chunksEncoded = 0
     /// Chunks that failed at some stage (each stops there, so each is counted once).
     public var chunksFailed = 0
+    /// Finalize runs that completed (marked the job done): 1 for a finished job; more would mean
+    /// the output was written again after the job was done.
+    public var finalized = 0
 
     public init() {}
 
@@ -20,6 +23,7 @@ public struct JobCounts: Sendable, Equatable {
         case chunksPlanned = "count:chunks-planned"
         case chunksEncoded = "count:chunks-encoded"
         case chunksFailed = "count:chunks-failed"
+        case finalized = "count:finalized"
     }
 
     init(hash: [String: [UInt8]]) {
@@ -29,6 +33,7 @@ public struct JobCounts: Sendable, Equatable {
         chunksPlanned = n(.chunksPlanned)
         chunksEncoded = n(.chunksEncoded)
         chunksFailed = n(.chunksFailed)
+        finalized = n(.finalized)
     }
 
     /// What recording `state` under `field` adds, and under which marker (done and failed count apart,

@@ -107,6 +107,15 @@ public struct JobStore: Sendable {
         try await kv.hashSet(Keys.job(id), ["error": Array(error.utf8), "updated": Array(Self.timestamp().utf8)])
     }
 
+    /// Marks the job done and counts one completed finalize run (`JobCounts.finalized`) in one
+    /// atomic step. `run` names this finalize run, so every run that gets here counts.
+    public func markFinalized(_ id: String, run: String) async throws {
+        let field = CountedField(hash: Keys.job(id), field: "state", markers: Keys.countedFields(id), marker: "finalized:\(run)",
+                                 counters: Keys.job(id), increments: [JobCounts.Field.finalized.rawValue: 1])
+        _ = try await kv.hashSetCounted(field, value: Array(JobState.done.rawValue.utf8))
+        try await setState(id, .done)
+    }
+
     // MARK: chunk states
 
     /// Records a chunk's (or segment's) state; the job's counters change in the same atomic step.
@@ -252,6 +261,9 @@ public struct JobStore: Sendable {
     }
 
     public func releaseFinalizeLock(jobId: String) async throws { try await kv.delete([Keys.finalizeLock(jobId)]) }
+
+    /// Extends the finalize lock's life (a no-op once it is gone).
+    public func renewFinalizeLock(jobId: String, ttl: Int) async throws { try await kv.expire(Keys.finalizeLock(jobId), seconds: ttl) }
 
     /// True for the first chunk to claim the job's finalize announcement, and again for that same chunk.
     public func claimFinalize(jobId: String, chunk: Int) async throws -> Bool {

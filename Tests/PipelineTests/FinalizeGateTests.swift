@@ -60,12 +60,15 @@ final class FinalizeGateTests: XCTestCase {
         XCTAssertEqual(announcers.first, encode.last?.chunk?.index, "the last chunk encoded announces it")
 
         let finalize = try delivery(StageMessage(jobId: id, stage: .finalize))
-        let first = try await FinalizeHandler().process(finalize, context: context)
-        let second = try await FinalizeHandler().process(finalize, context: context)
-        XCTAssertNotNil(first.cleanup, "the first finalize does the work")
-        XCTAssertNil(second.cleanup, "a second finalize finds the job done")
+        _ = try await FinalizeHandler().process(finalize, context: context)
+        let written = try FileManager.default.attributesOfItem(atPath: "\(dir)/out.mp4")[.systemFileNumber] as? Int
+        _ = try await FinalizeHandler().process(finalize, context: context)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: "\(dir)/out.mp4")[.systemFileNumber] as? Int, written,
+                       "a second finalize finds the job done and leaves the output alone")
         let state = try await context.jobs.job(id)?.state
         XCTAssertEqual(state, .done)
+        let finalized = try await context.jobs.counts(id).finalized
+        XCTAssertEqual(finalized, 1, "one finalize run completed")
         XCTAssertEqual(try MediaChecks.summary("\(dir)/out.mp4").frameCount, 40)
     }
 
