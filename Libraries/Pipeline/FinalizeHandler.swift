@@ -16,8 +16,12 @@ public struct FinalizeHandler: StageHandler {
         guard let job = try await jobs.job(message.jobId), let plan = job.plan else {
             throw PermanentFailure("job \(message.jobId) is unknown (expired or never ingested)")
         }
-        // Several encoders may have announced the end; only the first finalize does the work.
-        if job.state.isFinal { return StageOutcome() }
+        // Several encoders may have announced the end; only the first finalize does the work. A
+        // redelivered message of a done job means its finalizer died before cleaning up: finish that.
+        if job.state.isFinal {
+            if job.state == .done { try await cleanUp(jobId: message.jobId, jobs: jobs) }
+            return StageOutcome()
+        }
         let owner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
         guard try await jobs.acquireFinalizeLock(jobId: message.jobId, owner: owner, ttl: context.settings.finalizeLockSeconds) else {
             // Another finalizer is at work; if it dies, its lock expires and this redelivered message takes over.
@@ -31,8 +35,16 @@ public struct FinalizeHandler: StageHandler {
             throw error
         }
         try await jobs.setState(message.jobId, .done)
-        try await jobs.releaseFinalizeLock(jobId: message.jobId)
-        return StageOutcome(cleanup: { try await jobs.purgeFrames(jobId: message.jobId) })
+        try await cleanUp(jobId: message.jobId, jobs: jobs)
+        return StageOutcome()
+    }
+
+    /// Deletes a done job's frames and lock before the message is acked (not after, as other stages
+    /// delete their input): a finalizer killed in between leaves the message, and its redelivery
+    /// cleans up, so no key of the job outlives it until its TTL.
+    private func cleanUp(jobId: String, jobs: JobStore) async throws {
+        try await jobs.purgeFrames(jobId: jobId)
+        try await jobs.releaseFinalizeLock(jobId: jobId)
     }
 
     private func finalize(plan: JobPlan, context: StageContext) async throws {

@@ -60,13 +60,36 @@ final class FinalizeGateTests: XCTestCase {
         XCTAssertEqual(announcers.first, encode.last?.chunk?.index, "the last chunk encoded announces it")
 
         let finalize = try delivery(StageMessage(jobId: id, stage: .finalize))
-        let first = try await FinalizeHandler().process(finalize, context: context)
-        let second = try await FinalizeHandler().process(finalize, context: context)
-        XCTAssertNotNil(first.cleanup, "the first finalize does the work")
-        XCTAssertNil(second.cleanup, "a second finalize finds the job done")
+        _ = try await FinalizeHandler().process(finalize, context: context)
         let state = try await context.jobs.job(id)?.state
-        XCTAssertEqual(state, .done)
+        XCTAssertEqual(state, .done, "the first finalize does the work")
         XCTAssertEqual(try MediaChecks.summary("\(dir)/out.mp4").frameCount, 40)
+        let left = try await context.jobs.kv.keys(prefix: Keys.framesPrefix(id))
+        XCTAssertEqual(left, [], "its frames are deleted before its message is acked")
+        try FileManager.default.removeItem(atPath: "\(dir)/out.mp4")
+        let second = try await FinalizeHandler().process(finalize, context: context)
+        XCTAssertTrue(second.next.isEmpty && second.cleanup == nil)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/out.mp4"), "a second finalize finds the job done and writes nothing")
+    }
+
+    /// A finalizer SIGKILLed after marking the job done, before it deleted the job's frames and its
+    /// lock: its message comes back, and the redelivery deletes them (the kill storm found them left).
+    func testARedeliveredFinalizeOfADoneJobDeletesWhatItsKilledFinalizerLeft() async throws {
+        let context = context()
+        let id = UUID().uuidString.lowercased()
+        _ = try await encodeMessages(context, id: id)
+        let frames = try await context.jobs.kv.keys(prefix: Keys.framesPrefix(id))
+        XCTAssertFalse(frames.isEmpty, "the job's chunks are in the store")
+        let locked = try await context.jobs.acquireFinalizeLock(jobId: id, owner: "killed", ttl: 900)
+        XCTAssertTrue(locked)
+        try await context.jobs.setState(id, .done)
+
+        _ = try await FinalizeHandler().process(try delivery(StageMessage(jobId: id, stage: .finalize)), context: context)
+        let left = try await context.jobs.kv.keys(prefix: Keys.framesPrefix(id))
+        XCTAssertEqual(left, [])
+        let lock = try await context.jobs.kv.get(Keys.finalizeLock(id))
+        XCTAssertNil(lock, "the dead finalizer's lock is released")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/out.mp4"), "the job is not finalized again")
     }
 
     func testAFailedChunkLetsTheOthersFinishThenFailsTheJob() async throws {
