@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Harness
 import Media
 
 /// What a test needs to know about an output file.
@@ -27,19 +28,12 @@ public enum MediaChecks {
                             audioStreams: probe.audioStreams, frameRate: probe.video.frameRate.double)
     }
 
-    public static func frames(_ path: String) throws -> [VideoFrame] {
-        let decoder = try SegmentDecoder(path: path, workingPixelFormat: "yuv420p")
-        var frames: [VideoFrame] = []
-        try decoder.decodeAll { frames.append($0) }
-        return frames
-    }
+    public static func frames(_ path: String) throws -> [VideoFrame] { try FrameComparison.frames(path) }
 
     /// Indices of the frames of `path` whose pixels or times differ from `reference`'s (every index
     /// past the shorter file counts as differing).
     public static func differingFrames(_ path: String, from reference: String) throws -> [Int] {
-        let (a, b) = (try frames(path), try frames(reference))
-        let shared = zip(a, b).enumerated().filter { $0.element.0.data != $0.element.1.data || $0.element.0.pts != $0.element.1.pts }.map(\.offset)
-        return shared + Array(min(a.count, b.count)..<max(a.count, b.count))
+        try FrameComparison.differingFrames(path, from: reference)
     }
 
     /// PSNR in dB over all bytes (infinity when identical).
