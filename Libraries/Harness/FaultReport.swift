@@ -42,7 +42,7 @@ public struct FaultReport: Codable, Sendable {
         let lost = framesLost.map(String.init) ?? "ref"
         let extra = extraSeconds.map { String(format: "%+.1f s (%+.0f%%)", $0, 100 * $0 / max(faultFreeSeconds ?? 0, 0.001)) } ?? "-"
         let pad = { (s: String, n: Int) in s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
-        var s = pad(scenario, 15) + " " + pad(state, 5)
+        var s = pad(scenario, 16) + " " + pad(state, 5)
         s += String(format: "  kills %3d  restarts %3d  redeliveries %3d  chunks retried %3d", kills, restarts, redeliveries, chunksRetried)
         s += "  frames lost \(lost)/\(frames)  keys leaked \(keysLeaked.count)  in-flight left \(inFlightBytesLeft) B"
         s += String(format: "  wall %6.1f s  extra ", wallSeconds) + extra

@@ -61,7 +61,7 @@ public final class FaultScenarioRunner {
             throw ServiceCluster.Failure.notConfigured("fault scenarios count retries in the services' logs: give the cluster a log directory and REFRAME_LOG_LEVEL=notice")
         }
         self.cluster = cluster
-        jobs = JobStore(kv: try RedisStore(url: cluster.redisURL, connections: 1))
+        jobs = JobStore(kv: try RedisStore(url: cluster.redisURL, connections: 1, logger: JobKeyAudit.quietLogger))
         audit = try JobKeyAudit(redisURL: cluster.redisURL)
         self.servicesEnvironment = servicesEnvironment
     }
