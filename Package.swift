@@ -77,7 +77,10 @@ let package = Package(
 
         // Runs the five services as processes against a real broker and store: the integration
         // tests and `reframe bench faults` drive the same cluster.
-        .target(name: "Harness", path: "Libraries/Harness"),
+        // It also runs the fault scenarios (kill storm, restarts) and checks their results: the job's
+        // keys in Redis (Store, Redis) and its pictures against a fault-free run (Media).
+        .target(name: "Harness", dependencies: ["Core", "Store", "Redis", "Media", .product(name: "Logging", package: "swift-log")],
+                path: "Libraries/Harness"),
         // Helpers shared by the test targets: clips made with libav, output inspection, PSNR.
         .target(name: "TestSupport", dependencies: ["Pipeline", "Media", "Core", "Harness"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),

@@ -37,18 +37,29 @@ public final class ServiceCluster {
         return url.path == "/" ? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path : url.deletingLastPathComponent().path
     }
 
-    public init(mediaRoot: String, extraEnvironment: [String: String] = [:], logDirectory: String? = nil) throws {
+    public convenience init(mediaRoot: String, extraEnvironment: [String: String] = [:], logDirectory: String? = nil) throws {
         let env = ProcessInfo.processInfo.environment
         guard let amqp = env["REFRAME_AMQP_URL"], let redis = env["REFRAME_REDIS_URL"] else {
             throw Failure.notConfigured("REFRAME_AMQP_URL and REFRAME_REDIS_URL must point at a running RabbitMQ and Redis: run the tests with scripts/test.sh")
         }
+        try self.init(mediaRoot: mediaRoot, amqpURL: amqp, redisURL: redis, binDir: Self.binDir(), runDirectory: env["REFRAME_RUN_DIR"],
+                      extraEnvironment: extraEnvironment, logDirectory: logDirectory)
+    }
+
+    /// A cluster on a broker and store given explicitly (a tool that started its own), from the
+    /// executables in `binDir`; `runDirectory` is where `scripts/services.sh` records service pids.
+    public init(mediaRoot: String, amqpURL amqp: String, redisURL redis: String, binDir: String, runDirectory: String?,
+                extraEnvironment: [String: String] = [:], logDirectory: String? = nil) throws {
+        let env = ProcessInfo.processInfo.environment
         amqpURL = amqp
         redisURL = redis
         prefix = "test-\(UUID().uuidString.prefix(8).lowercased())"
         self.mediaRoot = mediaRoot
         self.extraEnvironment = extraEnvironment
-        binDir = Self.binDir()
+        self.binDir = binDir
         var serviceEnv = env
+        serviceEnv["REFRAME_AMQP_URL"] = amqp
+        serviceEnv["REFRAME_REDIS_URL"] = redis
         serviceEnv["REFRAME_MEDIA_ROOT"] = mediaRoot
         serviceEnv["REFRAME_QUEUE_PREFIX"] = prefix
         serviceEnv["REFRAME_LOG_LEVEL"] = env["REFRAME_TEST_LOG_LEVEL"] ?? "warning"
@@ -56,7 +67,7 @@ public final class ServiceCluster {
         for (k, v) in extraEnvironment { serviceEnv[k] = v }
         serviceEnvironment = serviceEnv
         self.logDirectory = logDirectory
-        pidDirectory = env["REFRAME_RUN_DIR"].map { "\($0)/services" }
+        pidDirectory = runDirectory.map { "\($0)/services" }
         if let logDirectory { try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true) }
         if let pidDirectory { try FileManager.default.createDirectory(atPath: pidDirectory, withIntermediateDirectories: true) }
         for name in Self.services { try start(name) }
@@ -88,17 +99,25 @@ public final class ServiceCluster {
     }
 
     /// Runs `scripts/services.sh <command>` on the broker and store the test command started
-    /// (its ports and run directory come from the environment that test command exported).
-    public static func services(_ command: String, environment: [String: String] = [:]) throws {
+    /// (its ports and run directory come from the environment that test command exported, or from
+    /// `environment`); returns what it printed.
+    @discardableResult
+    public static func services(_ command: String, environment: [String: String] = [:]) throws -> String {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/services.sh").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: script)
         p.arguments = [command]
-        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // A file, not a pipe: a daemon the script leaves behind could hold a pipe open forever.
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("reframe-services-\(UUID().uuidString.prefix(8)).out")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
+        p.standardOutput = try FileHandle(forWritingTo: output)
         try p.run()
         let status = reap(p)
         guard status == 0 else { throw Failure.notConfigured("services.sh \(command) exited \(status)") }
+        return (try? String(contentsOf: output, encoding: .utf8)) ?? ""
     }
 
     /// Waits for `p` by polling waitpid: Foundation's `waitUntilExit` was seen to hang on a script
@@ -158,6 +177,17 @@ public final class ServiceCluster {
         }
         return restarted
     }
+
+    /// Sends `signal` to the running process of service `name` (SIGKILL: as a crash or the OOM
+    /// killer would); false when none runs.
+    @discardableResult
+    public func signal(_ name: String, _ signal: Int32) -> Bool {
+        guard let p = processes.first(where: { $0.name == name && $0.process.isRunning })?.process else { return false }
+        return kill(p.processIdentifier, signal) == 0
+    }
+
+    /// Names of the services whose process is running now.
+    public var runningServices: [String] { processes.filter(\.process.isRunning).map(\.name) }
 
     /// Whether every service process is still alive (none crashed).
     public var allRunning: Bool { processes.allSatisfy(\.process.isRunning) }

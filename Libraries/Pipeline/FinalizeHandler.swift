@@ -17,19 +17,19 @@ public struct FinalizeHandler: StageHandler {
             throw PermanentFailure("job \(message.jobId) is unknown (expired or never ingested)")
         }
         // Several encoders may have announced the end; only the first finalize does the work.
-        if job.state.isFinal { return Self.alreadyEnded(job.state, jobId: message.jobId, jobs: jobs) }
+        if job.state.isFinal { return try await Self.alreadyEnded(job.state, jobId: message.jobId, jobs: jobs) }
         let owner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
         let lease = context.settings.finalizeLeaseSeconds
         guard try await jobs.acquireFinalizeLock(jobId: message.jobId, owner: owner, ttl: lease) else {
             // Another finalizer is at work; if it dies, its lease lapses and this redelivered message takes over.
-            if let state = try await jobs.job(message.jobId)?.state, state.isFinal { return Self.alreadyEnded(state, jobId: message.jobId, jobs: jobs) }
+            if let state = try await jobs.job(message.jobId)?.state, state.isFinal { return try await Self.alreadyEnded(state, jobId: message.jobId, jobs: jobs) }
             throw FinalizeBusy()
         }
         // A finalizer that finished between the first look and the lock left the job done: writing
         // the output again would replace a file users may already be reading.
         if let state = try await jobs.job(message.jobId)?.state, state.isFinal {
             try await jobs.releaseFinalizeLock(jobId: message.jobId)
-            return Self.alreadyEnded(state, jobId: message.jobId, jobs: jobs)
+            return try await Self.alreadyEnded(state, jobId: message.jobId, jobs: jobs)
         }
         do {
             try await Self.renewingLease(jobId: message.jobId, lease: lease, jobs: jobs) {
@@ -42,18 +42,23 @@ public struct FinalizeHandler: StageHandler {
         CrashPoint.strike(.afterStore, stage, logger: context.logger)
         try await jobs.markFinalized(message.jobId, run: owner)
         CrashPoint.strike(.afterMark, stage, logger: context.logger)
-        try await jobs.releaseFinalizeLock(jobId: message.jobId)
-        return StageOutcome(cleanup: { try await jobs.purgeFrames(jobId: message.jobId) })
+        // The job's frames and lock go before the message is acked (not after, as other stages
+        // delete their input): a finalizer killed in between leaves the message, whose redelivery
+        // finishes the clean-up, so no key of the job outlives it until its TTL.
+        try await Self.cleanUp(jobId: message.jobId, jobs: jobs)
+        return StageOutcome()
+    }
+
+    private static func cleanUp(jobId: String, jobs: JobStore) async throws {
+        try await jobs.purgeFrames(jobId: jobId)
+        try await jobs.releaseFinalizeLock(jobId: jobId)
     }
 
     /// A finalize message for a job already at its end does no work, but a finalizer that died after
-    /// marking the job done left its frames (and its lock) behind: those go now.
-    private static func alreadyEnded(_ state: JobState, jobId: String, jobs: JobStore) -> StageOutcome {
-        guard state == .done else { return StageOutcome() }
-        return StageOutcome(cleanup: {
-            try await jobs.releaseFinalizeLock(jobId: jobId)
-            try await jobs.purgeFrames(jobId: jobId)
-        })
+    /// marking the job done left its frames (and its lock) behind: those go now, before the ack.
+    private static func alreadyEnded(_ state: JobState, jobId: String, jobs: JobStore) async throws -> StageOutcome {
+        if state == .done { try await cleanUp(jobId: jobId, jobs: jobs) }
+        return StageOutcome()
     }
 
     /// Runs `work` while renewing the finalize lock every third of its lease: a live finalizer keeps

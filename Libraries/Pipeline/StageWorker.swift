@@ -34,10 +34,15 @@ public struct StageWorker: Service {
     public func handle(_ delivery: BusDelivery) async {
         var logger = context.logger
         let message = try? StageMessage.decode(Data(delivery.body))
+        logger[metadataKey: WorkerLogEvents.stage] = "\(handler.stage.rawValue)"
         if let message {
             logger[metadataKey: "job"] = "\(message.jobId)"
             if let c = message.chunk { logger[metadataKey: "chunk"] = "\(c.index)" }
             if let s = message.segment { logger[metadataKey: "segment"] = "\(s)" }
+        }
+        // Counted by the fault harness: how often the kill storm and restarts made work come back.
+        if delivery.previousDeliveries > 0 {
+            logger.notice("\(WorkerLogEvents.redelivered)", metadata: [WorkerLogEvents.previousDeliveries: "\(delivery.previousDeliveries)"])
         }
         let started = Date()
         let settings = context.settings
@@ -46,7 +51,7 @@ public struct StageWorker: Service {
             do {
                 try await runSteps(delivery, logger: logger)
                 if retries > 0 { logger.notice("succeeded after retrying in place", metadata: ["retries": "\(retries)"]) }
-                logger.debug("done", metadata: ["stage": "\(handler.stage.rawValue)", "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))"])
+                logger.debug("done", metadata: ["seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))"])
                 return
             } catch {
                 let transient = Fault.isTransient(error)
@@ -60,7 +65,7 @@ public struct StageWorker: Service {
                 if transient && classified && inWindow && !Task.isShuttingDownGracefully && !Task.isCancelled {
                     let delay = settings.transientBackoff.delay(attempt: retries)
                     retries += 1
-                    logger.warning("transient failure; retrying in place", metadata: [
+                    logger.warning("\(WorkerLogEvents.retryingInPlace)", metadata: [
                         "error": "\(error)", "retry": "\(retries)", "delay_s": "\(String(format: "%.2f", delay))"])
                     try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
                     continue

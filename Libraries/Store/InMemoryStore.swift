@@ -71,6 +71,25 @@ public actor InMemoryStore: KeyValueStore {
         keys.filter { live($0) != nil }.count
     }
 
+    public func setIfAbsent(_ key: String, _ value: [UInt8], ttl: Int?, counting increments: [String: Int64]) throws -> Bool {
+        guard try setIfAbsent(key, value, ttl: ttl) else { return false }
+        for (counter, by) in increments { _ = try increment(counter, by: by) }
+        return true
+    }
+
+    public func delete(_ key: String, counting increments: [String: Int64]) throws -> Bool {
+        guard delete([key]) == 1 else { return false }
+        for (counter, by) in increments { _ = try increment(counter, by: by) }
+        return true
+    }
+
+    public func drainCounter(_ key: String, from total: String) throws -> Int64 {
+        let value = (try get(key)).flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0
+        delete([key])
+        if value != 0 { _ = try increment(total, by: -value) }
+        return value
+    }
+
     public func delete(_ keys: [String]) -> Int {
         var n = 0
         for k in keys where live(k) != nil {

@@ -181,10 +181,11 @@ public struct JobStore: Sendable {
         }
         try await whenRoom { try await kv.setMany(pairs, ttl: frameTTL) }
         let body = Array(try JSONEncoder().encode(StoredManifest(manifest: manifest, storedBytes: stored)))
-        let fresh = try await whenRoom { try await kv.setIfAbsent(key, body, ttl: frameTTL) }
+        // The manifest and the in-flight counts change together: a worker killed in between would
+        // leave the job's and the cluster's counts apart for good (the kill storm found that).
+        let counts = [Keys.inFlight(jobId): Int64(stored), Keys.clusterInFlight: Int64(stored)]
+        let fresh = try await whenRoom { try await kv.setIfAbsent(key, body, ttl: frameTTL, counting: counts) }
         if fresh {
-            _ = try await kv.increment(Keys.inFlight(jobId), by: Int64(stored))
-            _ = try await kv.increment(Keys.clusterInFlight, by: Int64(stored))
             try await kv.expire(Keys.inFlight(jobId), seconds: frameTTL)
         } else {
             try await whenRoom { try await kv.set(key, body, ttl: frameTTL) }
@@ -229,10 +230,7 @@ public struct JobStore: Sendable {
     public func deleteChunk(key: String, jobId: String) async throws {
         guard let stored = try? await storedManifest(key) else { return }
         try await kv.delete((0..<stored.manifest.storedFrames).map { Keys.frame(key, $0) })
-        if try await kv.delete([key]) == 1 {
-            _ = try await kv.increment(Keys.inFlight(jobId), by: -Int64(stored.storedBytes))
-            _ = try await kv.increment(Keys.clusterInFlight, by: -Int64(stored.storedBytes))
-        }
+        try await kv.delete(key, counting: [Keys.inFlight(jobId): -Int64(stored.storedBytes), Keys.clusterInFlight: -Int64(stored.storedBytes)])
     }
 
     public func inFlightBytes(jobId: String?) async throws -> Int64 {
@@ -278,9 +276,9 @@ public struct JobStore: Sendable {
         for batch in stride(from: 0, to: keys.count, by: 500).map({ Array(keys[$0..<min($0 + 500, keys.count)]) }) {
             try await kv.delete(batch)
         }
-        let left = try await inFlightBytes(jobId: jobId)
-        if left != 0 { _ = try await kv.increment(Keys.clusterInFlight, by: -left) }
-        try await kv.delete([Keys.inFlight(jobId), Keys.finalizeClaim(jobId)])
+        // Read, delete and subtract in one step: a purge repeated after a kill subtracts nothing twice.
+        try await kv.drainCounter(Keys.inFlight(jobId), from: Keys.clusterInFlight)
+        try await kv.delete([Keys.finalizeClaim(jobId)])
     }
 
     /// Retries a write while the store answers "full", with back-off (DESIGN.md §5 backpressure).

@@ -15,6 +15,14 @@ public protocol KeyValueStore: Sendable {
     func countExisting(_ keys: [String]) async throws -> Int
     /// The store's memory limit in bytes (Redis `maxmemory`), nil when it has none.
     func memoryLimit() async throws -> Int64?
+    /// SET NX and, only if that set the key, the increments of counters — one atomic step, so a
+    /// process killed in between cannot leave a value stored but never counted (in-flight bytes).
+    func setIfAbsent(_ key: String, _ value: [UInt8], ttl: Int?, counting increments: [String: Int64]) async throws -> Bool
+    /// DEL and, only if the key existed, the increments of counters — one atomic step.
+    @discardableResult func delete(_ key: String, counting increments: [String: Int64]) async throws -> Bool
+    /// Deletes counter `key` and subtracts its value from counter `total` — one atomic step, so a
+    /// repeated call subtracts nothing more. Returns the value it had.
+    @discardableResult func drainCounter(_ key: String, from total: String) async throws -> Int64
     func hashSet(_ key: String, _ fields: [String: [UInt8]]) async throws
     func hashGet(_ key: String, _ field: String) async throws -> [UInt8]?
     func hashGetAll(_ key: String) async throws -> [String: [UInt8]]

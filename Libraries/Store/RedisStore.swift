@@ -83,6 +83,24 @@ public final class RedisStore: KeyValueStore, @unchecked Sendable {
         return Int(try await run([[Array("EXISTS".utf8)] + keys.map { Array($0.utf8) }])[0].int ?? 0)
     }
 
+    public func setIfAbsent(_ key: String, _ value: [UInt8], ttl: Int?, counting increments: [String: Int64]) async throws -> Bool {
+        let counters = increments.sorted { $0.key < $1.key }
+        var a = Self.args("EVAL", Self.setCountingScript, String(1 + counters.count), key) + counters.map { Array($0.key.utf8) }
+        a += [value, Array((ttl.map(String.init) ?? "").utf8)] + counters.map { Array(String($0.value).utf8) }
+        return try await run([a])[0].int == 1
+    }
+
+    public func delete(_ key: String, counting increments: [String: Int64]) async throws -> Bool {
+        let counters = increments.sorted { $0.key < $1.key }
+        let a = Self.args("EVAL", Self.deleteCountingScript, String(1 + counters.count), key) + counters.map { Array($0.key.utf8) }
+            + counters.map { Array(String($0.value).utf8) }
+        return try await run([a])[0].int == 1
+    }
+
+    public func drainCounter(_ key: String, from total: String) async throws -> Int64 {
+        try await run([Self.args("EVAL", Self.drainScript, "2", key, total)])[0].int ?? 0
+    }
+
     public func hashSet(_ key: String, _ fields: [String: [UInt8]]) async throws {
         guard !fields.isEmpty else { return }
         var a: [[UInt8]] = [Array("HSET".utf8), Array(key.utf8)]
@@ -144,6 +162,30 @@ public final class RedisStore: KeyValueStore, @unchecked Sendable {
         if redis.call('HSETNX', KEYS[2], ARGV[2], '1') == 0 then return 0 end
         for i = 4, #ARGV, 2 do redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1]) end
         return 1
+        """
+
+    // KEYS = key, counters…; ARGV = value, ttl ('' for none), increments… (in the counters' order).
+    private static let setCountingScript = """
+        local set
+        if ARGV[2] ~= '' then set = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) else set = redis.call('SET', KEYS[1], ARGV[1], 'NX') end
+        if not set then return 0 end
+        for i = 2, #KEYS do redis.call('INCRBY', KEYS[i], ARGV[i + 1]) end
+        return 1
+        """
+
+    // KEYS = key, counters…; ARGV = increments… (in the counters' order).
+    private static let deleteCountingScript = """
+        if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+        for i = 2, #KEYS do redis.call('INCRBY', KEYS[i], ARGV[i - 1]) end
+        return 1
+        """
+
+    // KEYS = counter, total.
+    private static let drainScript = """
+        local value = tonumber(redis.call('GET', KEYS[1]) or '0')
+        redis.call('DEL', KEYS[1])
+        if value ~= 0 then redis.call('DECRBY', KEYS[2], value) end
+        return value
         """
 
     private static let deleteCountedScript = """

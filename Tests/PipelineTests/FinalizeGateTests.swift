@@ -61,15 +61,40 @@ final class FinalizeGateTests: XCTestCase {
 
         let finalize = try delivery(StageMessage(jobId: id, stage: .finalize))
         _ = try await FinalizeHandler().process(finalize, context: context)
-        let written = try FileManager.default.attributesOfItem(atPath: "\(dir)/out.mp4")[.systemFileNumber] as? Int
-        _ = try await FinalizeHandler().process(finalize, context: context)
-        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: "\(dir)/out.mp4")[.systemFileNumber] as? Int, written,
-                       "a second finalize finds the job done and leaves the output alone")
         let state = try await context.jobs.job(id)?.state
-        XCTAssertEqual(state, .done)
+        XCTAssertEqual(state, .done, "the first finalize does the work")
         let finalized = try await context.jobs.counts(id).finalized
         XCTAssertEqual(finalized, 1, "one finalize run completed")
+        let written = try FileManager.default.attributesOfItem(atPath: "\(dir)/out.mp4")[.systemFileNumber] as? Int
         XCTAssertEqual(try MediaChecks.summary("\(dir)/out.mp4").frameCount, 40)
+        let left = try await context.jobs.kv.keys(prefix: Keys.framesPrefix(id))
+        XCTAssertEqual(left, [], "its frames are deleted before its message is acked")
+        let second = try await FinalizeHandler().process(finalize, context: context)
+        XCTAssertTrue(second.next.isEmpty && second.cleanup == nil)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: "\(dir)/out.mp4")[.systemFileNumber] as? Int, written,
+                       "a second finalize finds the job done and leaves the output alone")
+        let finalizedAgain = try await context.jobs.counts(id).finalized
+        XCTAssertEqual(finalizedAgain, 1)
+    }
+
+    /// A finalizer SIGKILLed after marking the job done, before it deleted the job's frames and its
+    /// lock: its message comes back, and the redelivery deletes them (the kill storm found them left).
+    func testARedeliveredFinalizeOfADoneJobDeletesWhatItsKilledFinalizerLeft() async throws {
+        let context = context()
+        let id = UUID().uuidString.lowercased()
+        _ = try await encodeMessages(context, id: id)
+        let frames = try await context.jobs.kv.keys(prefix: Keys.framesPrefix(id))
+        XCTAssertFalse(frames.isEmpty, "the job's chunks are in the store")
+        let locked = try await context.jobs.acquireFinalizeLock(jobId: id, owner: "killed", ttl: 900)
+        XCTAssertTrue(locked)
+        try await context.jobs.setState(id, .done)
+
+        _ = try await FinalizeHandler().process(try delivery(StageMessage(jobId: id, stage: .finalize)), context: context)
+        let left = try await context.jobs.kv.keys(prefix: Keys.framesPrefix(id))
+        XCTAssertEqual(left, [])
+        let lock = try await context.jobs.kv.get(Keys.finalizeLock(id))
+        XCTAssertNil(lock, "the dead finalizer's lock is released")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/out.mp4"), "the job is not finalized again")
     }
 
     func testAFailedChunkLetsTheOthersFinishThenFailsTheJob() async throws {

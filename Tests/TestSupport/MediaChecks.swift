@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Harness
 import Media
 
 /// What a test needs to know about an output file.
@@ -27,33 +28,12 @@ public enum MediaChecks {
                             audioStreams: probe.audioStreams, frameRate: probe.video.frameRate.double)
     }
 
-    public static func frames(_ path: String) throws -> [VideoFrame] {
-        let decoder = try SegmentDecoder(path: path, workingPixelFormat: "yuv420p")
-        var frames: [VideoFrame] = []
-        try decoder.decodeAll { frames.append($0) }
-        return frames
-    }
+    public static func frames(_ path: String) throws -> [VideoFrame] { try FrameComparison.frames(path) }
 
     /// Indices of the frames of `path` whose pixels or times differ from `reference`'s (every index
     /// past the shorter file counts as differing).
-    /// Frames are compared by digest as they decode, so long outputs need no memory for their frames.
     public static func differingFrames(_ path: String, from reference: String) throws -> [Int] {
-        let (a, b) = (try frameDigests(path), try frameDigests(reference))
-        let shared = zip(a, b).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
-        return shared + Array(min(a.count, b.count)..<max(a.count, b.count))
-    }
-
-    /// One digest per decoded frame (pixels and pts), comparable within this process.
-    public static func frameDigests(_ path: String) throws -> [Int] {
-        let decoder = try SegmentDecoder(path: path, workingPixelFormat: "yuv420p")
-        var digests: [Int] = []
-        try decoder.decodeAll { frame in
-            var h = Hasher()
-            h.combine(frame.pts)
-            frame.data.withUnsafeBytes { h.combine(bytes: $0) }
-            digests.append(h.finalize())
-        }
-        return digests
+        try FrameComparison.differingFrames(path, from: reference)
     }
 
     /// PSNR in dB over all bytes (infinity when identical).

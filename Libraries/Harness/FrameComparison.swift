@@ -1,0 +1,34 @@
+import Media
+
+/// Decoded pictures of two outputs compared frame by frame: how the tests and `reframe bench faults`
+/// tell that a run under faults produced exactly what a fault-free run did.
+public enum FrameComparison {
+    public static func frames(_ path: String) throws -> [VideoFrame] {
+        let decoder = try SegmentDecoder(path: path, workingPixelFormat: "yuv420p")
+        var frames: [VideoFrame] = []
+        try decoder.decodeAll { frames.append($0) }
+        return frames
+    }
+
+    /// Indices of the frames of `path` whose pixels or times differ from `reference`'s (every index
+    /// past the shorter file counts as differing). Frames are compared by digest as they decode, so
+    /// long outputs need no memory for their frames.
+    public static func differingFrames(_ path: String, from reference: String) throws -> [Int] {
+        let (a, b) = (try frameDigests(path), try frameDigests(reference))
+        let shared = zip(a, b).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
+        return shared + Array(min(a.count, b.count)..<max(a.count, b.count))
+    }
+
+    /// One digest per decoded frame (pixels and pts), comparable within this process.
+    public static func frameDigests(_ path: String) throws -> [Int] {
+        let decoder = try SegmentDecoder(path: path, workingPixelFormat: "yuv420p")
+        var digests: [Int] = []
+        try decoder.decodeAll { frame in
+            var h = Hasher()
+            h.combine(frame.pts)
+            frame.data.withUnsafeBytes { h.combine(bytes: $0) }
+            digests.append(h.finalize())
+        }
+        return digests
+    }
+}
