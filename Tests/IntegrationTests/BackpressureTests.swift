@@ -63,7 +63,7 @@ final class BackpressureTests: XCTestCase {
         try startCluster()
         let cluster = try XCTUnwrap(cluster)
         let started = Date()
-        let id = try cluster.reframe(["submit", "--source", "long.mp4", "--output", "out.mp4", "--upscale", "2"])
+        let id = try cluster.reframe(["submit", "--source", "long.mp4", "--output", "out.mp4", "--upscale", "2"] + MediaChecks.losslessEncoding)
         let status = try cluster.reframe(["watch", id, "--interval", "0.5", "--timeout", "900"])
         XCTAssertTrue(status.contains("done"), status)
         let seconds = Date().timeIntervalSince(started)
@@ -73,7 +73,7 @@ final class BackpressureTests: XCTestCase {
         XCTAssertFalse(ServiceCluster.services.contains { cluster.log($0).contains("store full") }, "the budget kept the store from filling")
         XCTAssertEqual(try cluster.reframe(["chunks", "list", id, "--failed", "--json"]), "", "no chunk failed")
 
-        _ = try cluster.reframe(["process", "\(dir)/long.mp4", "-o", "\(dir)/reference.mp4", "--quiet", "--upscale", "2"])
+        _ = try cluster.reframe(["process", "\(dir)/long.mp4", "-o", "\(dir)/reference.mp4", "--quiet", "--upscale", "2"] + MediaChecks.losslessEncoding)
         XCTAssertEqual(try MediaChecks.summary("\(dir)/out.mp4").frameCount, 3600)
         XCTAssertEqual(try MediaChecks.differingFrames("\(dir)/out.mp4", from: "\(dir)/reference.mp4"), [],
                        "every frame equals the embedded run's")
@@ -90,7 +90,7 @@ final class BackpressureTests: XCTestCase {
         try SyntheticClip.write(path: "\(dir)/clip.mp4", options: o)
         try startCluster()
         let cluster = try XCTUnwrap(cluster)
-        let spec = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"]
+        let spec = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"] + MediaChecks.losslessEncoding
         let id = try cluster.reframe(["submit", "--source", "clip.mp4", "--output", "out.mp4"] + spec)
         let jobs = JobStore(kv: try RedisStore(url: cluster.redisURL, connections: 1))
         let deadline = Date().addingTimeInterval(120)

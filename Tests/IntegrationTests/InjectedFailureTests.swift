@@ -21,7 +21,7 @@ final class InjectedFailureTests: XCTestCase {
     /// A short finalize lease: a finalizer killed while holding the lock is taken over in seconds.
     static let environment = ["REFRAME_SEGMENT_SECONDS": "1", "REFRAME_CHUNK_FRAMES": "10", "REFRAME_LOG_LEVEL": "notice",
                               "REFRAME_FINALIZE_LEASE_SECONDS": "3"]
-    static let spec = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"]
+    static let spec = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"] + MediaChecks.losslessEncoding
     static let service: [Stage: String] = [.ingest: "Ingest", .extract: "Extractor", .upscale: "Upscaler", .interpolate: "Interpolator",
                                            .encode: "Assembler", .finalize: "Assembler"]
 
@@ -46,9 +46,8 @@ final class InjectedFailureTests: XCTestCase {
     }
 
     func testEveryStageSurvivesACrashBetweenEveryStep() async throws {
-        // The fault-free reference: the same job through the same services, no crash armed. (Not
-        // `reframe process`: its embedded run of this spec was seen to differ from run to run in
-        // one chunk by a few levels, PSNR ≈ 56 dB, a nondeterminism of its own.)
+        // The fault-free reference: the same job through the same services, no crash armed, encoded
+        // losslessly (MediaChecks.losslessEncoding: libx264's lossy output is not repeatable in-process).
         let jobs = JobStore(kv: try RedisStore(url: cluster.redisURL, connections: 1))
         let reference = try cluster.reframe(["submit", "--source", "clip.mp4", "--output", "reference.mp4"] + Self.spec)
         let status = try cluster.reframe(["watch", reference, "--interval", "0.2", "--timeout", "120"])

@@ -18,7 +18,7 @@ final class KillTests: XCTestCase {
                               // libx264's automatic threading does not give the same bits twice for the
                               // same chunk (seen without any fault), so the comparison pins one thread.
                               "REFRAME_CODEC_THREADS": "1"]
-    static let spec = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"]
+    static let spec = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"] + MediaChecks.losslessEncoding
     static let kills = 20
 
     override func setUpWithError() throws {

@@ -62,7 +62,7 @@ final class PoisonTests: XCTestCase {
     func testChunkThatKillsItsWorkerIsDeadLetteredThenRetried() async throws {
         try startCluster(poisoning: .upscale)
         let started = Date()
-        let (id, record, kills) = try await runUntilFinal(["--upscale", "2"])
+        let (id, record, kills) = try await runUntilFinal(["--upscale", "2"] + MediaChecks.losslessEncoding)
         let failedAfter = Date().timeIntervalSince(started)
         XCTAssertEqual(record?.state, .failed, "the job ends failed instead of hanging")
         XCTAssertGreaterThanOrEqual(kills, 3, "the Upscaler died on each of the limit's deliveries")
@@ -100,7 +100,7 @@ final class PoisonTests: XCTestCase {
         XCTAssertEqual(try MediaChecks.summary("\(dir)/out.mp4").frameCount, 120)
         // Pictures, not just counts: the retried chunk and the rest equal a fault-free run of the spec.
         // (The poison file is gone, so the hook does not strike in this run either.)
-        _ = try cluster.reframe(["process", "\(dir)/clip.mp4", "-o", "\(dir)/reference.mp4", "--quiet", "--upscale", "2"])
+        _ = try cluster.reframe(["process", "\(dir)/clip.mp4", "-o", "\(dir)/reference.mp4", "--quiet", "--upscale", "2"] + MediaChecks.losslessEncoding)
         XCTAssertEqual(try MediaChecks.differingFrames("\(dir)/out.mp4", from: "\(dir)/reference.mp4"), [],
                        "every frame of the retried job equals the fault-free run's")
         XCTAssertEqual(try cluster.reframe(["dlq", "purge", "--job", id]), "purged 1 dead letter(s)")
@@ -113,7 +113,7 @@ final class PoisonTests: XCTestCase {
     /// hop, and the job's pictures still equal a fault-free run's.
     func testRetryAfterTheInputsExpiredExtractsTheChunkAgain() async throws {
         try startCluster(poisoning: .interpolate)
-        let spec = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"]
+        let spec = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"] + MediaChecks.losslessEncoding
         let (id, record, _) = try await runUntilFinal(spec)
         XCTAssertEqual(record?.state, .failed, record?.error ?? "")
         let failed = try cluster.reframe(["chunks", "list", id, "--failed"])

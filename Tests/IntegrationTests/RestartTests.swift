@@ -16,7 +16,7 @@ final class RestartTests: XCTestCase {
     /// 4 s at 30 fps in 1 s segments and 10-frame chunks: 12 chunks, each through upscale,
     /// interpolate (the cheap blend model) and encode, so a restart lands while every stage has work.
     static let environment = ["REFRAME_SEGMENT_SECONDS": "1", "REFRAME_CHUNK_FRAMES": "10", "REFRAME_LOG_LEVEL": "notice"]
-    static let spec = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"]
+    static let spec = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"] + MediaChecks.losslessEncoding
 
     override func setUpWithError() throws {
         dir = try MediaChecks.temporaryDirectory("restart")

@@ -30,6 +30,12 @@ public enum MediaChecks {
 
     public static func frames(_ path: String) throws -> [VideoFrame] { try FrameComparison.frames(path) }
 
+    /// Spec flags for tests that compare a run's frames bit for bit with another run's. libx264's
+    /// lossy output is not repeatable inside one process (chunks encoded concurrently came out a few
+    /// levels apart now and then; the cause is open), while its lossless output decodes to exactly the
+    /// frames it was given: so the comparison checks what the pipeline's stages made, not the encoder.
+    public static let losslessEncoding = ["--crf", "0"]
+
     /// Indices of the frames of `path` whose pixels or times differ from `reference`'s (every index
     /// past the shorter file counts as differing).
     public static func differingFrames(_ path: String, from reference: String) throws -> [Int] {

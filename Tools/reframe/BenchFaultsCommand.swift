@@ -61,7 +61,9 @@ struct BenchFaults: AsyncParsableCommand {
         defer { cluster.stop() }
         let runner = try FaultScenarioRunner(cluster: cluster, servicesEnvironment: services.environment)
         if !json { runner.onEvent = { print("  \($0)") } }
-        let flags = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"]
+        // Lossless: libx264's lossy output is not repeatable within one process (an open item), and
+        // "frames lost" must count what the stages made, not encoder noise.
+        let flags = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend", "--crf", "0"]
         if !json {
             print("clip \(dims[0])×\(dims[1]), \(seconds) s at 30 fps, \(chunkFrames)-frame chunks; upscale ×2 (Lanczos), interpolate ×2 (blend), libx264 (1 thread)")
             print("five services as processes on a private RabbitMQ (port \(services.amqpPort)) and Redis (port \(services.redisPort))")
