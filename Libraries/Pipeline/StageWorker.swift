@@ -44,6 +44,7 @@ public struct StageWorker: Service {
             if let c = message.chunk { logger[metadataKey: "chunk"] = "\(c.index)" }
             if let s = message.segment { logger[metadataKey: "segment"] = "\(s)" }
         }
+        await TestHold.pause(logger: logger)
         let started = Date()
         let settings = context.settings
         var retries = 0
