@@ -7,6 +7,7 @@
 #   scripts/services.sh stop            # stops the broker, store, epmd and any service a test left
 #   scripts/services.sh restart-redis   # Redis shut down (AOF flushed) and started again on its port
 #   scripts/services.sh restart-rabbit  # the whole RabbitMQ node (Erlang VM) stopped and started again
+#   scripts/services.sh ctl ARGS...     # rabbitmqctl ARGS against the private node (e.g. list_connections)
 set -euo pipefail
 RUN_DIR=${REFRAME_RUN_DIR:-/tmp/reframe-services}
 AMQP_PORT=${REFRAME_AMQP_PORT:-25672}
@@ -140,5 +141,6 @@ case "${1:-}" in
   stop) stop ;;
   restart-redis) stop_redis; start_redis ;;
   restart-rabbit) rabbit_env; stop_rabbit; start_epmd; start_rabbit ;;
-  *) echo "usage: $0 start|stop|restart-redis|restart-rabbit" >&2; exit 2 ;;
+  ctl) rabbit_env; shift; exec "$RMQ/rabbitmqctl" -q -n "$NODE" "$@" ;;
+  *) echo "usage: $0 start|stop|restart-redis|restart-rabbit|ctl ARGS..." >&2; exit 2 ;;
 esac

@@ -12,6 +12,9 @@ import Logging
 /// the topology redeclared and consumers resubscribed; unacknowledged deliveries are redelivered by
 /// the broker, so acks meant for the old connection are dropped.
 public final class AMQPConnection: @unchecked Sendable {
+    /// Seconds between heartbeats unless a caller asks for another interval.
+    public static let defaultHeartbeat = 30
+
     public let endpoint: AMQPEndpoint
     private let heartbeat: Int
     private let logger: Logger
@@ -61,8 +64,9 @@ public final class AMQPConnection: @unchecked Sendable {
         case purge(queue: String, CheckedContinuation<Int, Error>)
     }
 
-    /// Connects (throwing if the first attempt fails) and starts the I/O thread.
-    public init(url: String, topology: AMQPTopology, heartbeat: Int = 30, publishTimeout: Double = 30, logger: Logger) throws {
+    /// Connects (throwing if the first attempt fails) and starts the I/O thread. `heartbeat` is the
+    /// interval (seconds) proposed to the broker; a link silent for two intervals counts as dead.
+    public init(url: String, topology: AMQPTopology, heartbeat: Int = AMQPConnection.defaultHeartbeat, publishTimeout: Double = 30, logger: Logger) throws {
         endpoint = try AMQPEndpoint(url: url)
         self.heartbeat = heartbeat
         self.logger = logger
@@ -278,11 +282,11 @@ public final class AMQPConnection: @unchecked Sendable {
             pendingConfirms[nextPublishSeq] = PendingPublish(continuation: continuation, deadline: deadline)
             nextPublishSeq += 1
         case let .ack(tag, gen):
-            guard gen == generation else { return }
+            guard gen == generation else { return dropStale("ack", tag: tag) }
             let status = amqp_basic_ack(conn, 1, tag, 0)
             if status != AMQP_STATUS_OK.rawValue { throw AMQPError.connection(String(cString: amqp_error_string2(status))) }
         case let .reject(tag, requeue, gen):
-            guard gen == generation else { return }
+            guard gen == generation else { return dropStale("reject", tag: tag) }
             let status = amqp_basic_reject(conn, 1, tag, requeue ? 1 : 0)
             if status != AMQP_STATUS_OK.rawValue { throw AMQPError.connection(String(cString: amqp_error_string2(status))) }
         case let .consume(tag):
@@ -305,6 +309,14 @@ public final class AMQPConnection: @unchecked Sendable {
                 throw error
             }
         }
+    }
+
+    /// A delivery taken on an earlier connection: the broker put it back when that connection died (and
+    /// may have handed it to another worker), so there is nothing left to settle. Said, because it
+    /// means this worker's late result raced a redelivery (harmless: every step is idempotent).
+    private func dropStale(_ settlement: String, tag: UInt64) {
+        logger.notice("\(settlement) of a delivery from a lost connection dropped; the broker redelivered that message",
+                      metadata: ["delivery_tag": "\(tag)"])
     }
 
     private func subscribe(tag: String, _ consumer: Consumer) throws {

@@ -75,12 +75,15 @@ public final class ServiceCluster {
 
     public static let services = ["Ingest", "Extractor", "Upscaler", "Interpolator", "Assembler"]
 
-    private func start(_ name: String) throws {
+    /// Extra instances by pid: their log name and own settings, so `restartEnded` starts them alike.
+    private var instances: [Int32: (label: String, environment: [String: String])] = [:]
+
+    private func start(_ name: String, label: String? = nil, environment: [String: String] = [:]) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "\(binDir)/\(name)")
-        p.environment = serviceEnvironment
+        p.environment = serviceEnvironment.merging(environment) { $1 }
         if let logDirectory {
-            let path = "\(logDirectory)/\(name).log"
+            let path = "\(logDirectory)/\(label ?? name).log"
             if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
             let log = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             log.seekToEndOfFile()
@@ -90,6 +93,20 @@ public final class ServiceCluster {
         try p.run()
         if let pidDirectory { FileManager.default.createFile(atPath: "\(pidDirectory)/\(p.processIdentifier)", contents: Data(name.utf8)) }
         processes.append((name, p))
+        if let label { instances[p.processIdentifier] = (label, environment) }
+    }
+
+    /// Starts one more instance of service `name` with settings of its own (e.g. another broker URL);
+    /// `label` names its log (`log(label)`). Returns its pid.
+    @discardableResult
+    public func startInstance(_ name: String, label: String, environment: [String: String]) throws -> Int32 {
+        try start(name, label: label, environment: environment)
+        return processes.last!.process.processIdentifier
+    }
+
+    /// The pids of the running processes of service `name`.
+    public func pids(_ name: String) -> [Int32] {
+        processes.filter { $0.name == name && $0.process.isRunning }.map(\.process.processIdentifier)
     }
 
     /// A service's output so far (with `logDirectory`).
@@ -172,7 +189,8 @@ public final class ServiceCluster {
         for (i, entry) in processes.enumerated().reversed() where !entry.process.isRunning {
             if let pidDirectory { try? FileManager.default.removeItem(atPath: "\(pidDirectory)/\(entry.process.processIdentifier)") }
             processes.remove(at: i)
-            try start(entry.name)
+            let instance = instances.removeValue(forKey: entry.process.processIdentifier)
+            try start(entry.name, label: instance?.label, environment: instance?.environment ?? [:])
             restarted.append(entry.name)
         }
         return restarted

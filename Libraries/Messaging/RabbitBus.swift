@@ -11,6 +11,7 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
     public let names: QueueNames
     private let url: String
     private let logger: Logger
+    private let heartbeat: Int
     private let publisher: AMQPConnection
     private let lock = NSLock()
     private var consumers: [AMQPConnection] = []
@@ -18,16 +19,20 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
     /// with another would fail).
     private let deliveryLimit: Int
 
-    public init(url: String, names: QueueNames = QueueNames(), deliveryLimit: Int = 5, logger: Logger) throws {
+    /// `heartbeat`: seconds between AMQP heartbeats on each of its connections.
+    public init(url: String, names: QueueNames = QueueNames(), deliveryLimit: Int = 5, heartbeat: Int = RabbitBus.defaultHeartbeat, logger: Logger) throws {
         self.names = names
         self.url = url
         self.logger = logger
         self.deliveryLimit = deliveryLimit
+        self.heartbeat = heartbeat
         self.topology = Self.topology(names, deliveryLimit: deliveryLimit)
-        publisher = try AMQPConnection(url: url, topology: topology, logger: logger)
+        publisher = try AMQPConnection(url: url, topology: topology, heartbeat: heartbeat, logger: logger)
     }
 
     private let topology: AMQPTopology
+
+    public static let defaultHeartbeat = AMQPConnection.defaultHeartbeat
 
     /// DESIGN.md §4, declared idempotently by every connection.
     public static func topology(_ names: QueueNames, deliveryLimit: Int) -> AMQPTopology {
@@ -56,7 +61,7 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
     }
 
     public func consume(_ queue: String, prefetch: Int) async throws -> AsyncStream<BusDelivery> {
-        let connection = try AMQPConnection(url: url, topology: topology, logger: logger)
+        let connection = try AMQPConnection(url: url, topology: topology, heartbeat: heartbeat, logger: logger)
         lock.withLock { consumers.append(connection) }
         let deliveries = connection.consume(queue: queue, prefetch: prefetch)
         let publisher = self.publisher

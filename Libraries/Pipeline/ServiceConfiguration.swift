@@ -19,6 +19,13 @@ public struct ServiceConfiguration: Sendable {
     public var workers = 1
     /// `REFRAME_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
     public var logLevel = Logger.Level.info
+    /// `REFRAME_AMQP_HEARTBEAT_SECONDS`: heartbeat interval proposed to the broker. Either side takes a
+    /// link silent for two intervals as dead (the broker then redelivers what this service held).
+    public var amqpHeartbeat = RabbitBus.defaultHeartbeat
+    /// `REFRAME_SHUTDOWN_GRACE_SECONDS`: after SIGTERM, how long the message in hand may take to
+    /// finish; a service still busy then (a stalled Redis, a long model run) exits anyway and the
+    /// broker redelivers its unacked message. Below the 30 s most supervisors wait before SIGKILL.
+    public var shutdownGrace: Double = 20
     public var settings = StageSettings()
 
     public init() {}
@@ -41,6 +48,11 @@ public struct ServiceConfiguration: Sendable {
         if let v = env["REFRAME_LOG_LEVEL"] {
             guard let level = Logger.Level(rawValue: v) else { throw ConfigurationError("REFRAME_LOG_LEVEL '\(v)' is not a log level") }
             c.logLevel = level
+        }
+        c.amqpHeartbeat = try int(env, "REFRAME_AMQP_HEARTBEAT_SECONDS", default: c.amqpHeartbeat, range: 1...600)
+        if let v = env["REFRAME_SHUTDOWN_GRACE_SECONDS"] {
+            guard let seconds = Double(v), seconds >= 0, seconds <= 3600 else { throw ConfigurationError("REFRAME_SHUTDOWN_GRACE_SECONDS must be a number in [0, 3600]") }
+            c.shutdownGrace = seconds
         }
         if let v = env["REFRAME_SEGMENT_SECONDS"] {
             guard let seconds = Double(v), seconds > 0, seconds <= 600 else { throw ConfigurationError("REFRAME_SEGMENT_SECONDS must be a number in (0, 600]") }

@@ -6,7 +6,8 @@ import ServiceLifecycle
 import Store
 
 /// Runs one stage as a service: configuration from the environment, RabbitMQ and Redis, N workers,
-/// graceful shutdown on SIGTERM/SIGINT (the message in hand is finished, the rest stay queued).
+/// graceful shutdown on SIGTERM/SIGINT (the message in hand is finished within the shutdown grace,
+/// the rest stay queued).
 /// Lost connections are logged and re-established by the clients; a service that cannot go on
 /// (bad configuration, no broker or store at start, a consumer that stopped) logs why and exits 1.
 public enum ServiceMain {
@@ -18,13 +19,18 @@ public enum ServiceMain {
             let config = try ServiceConfiguration.fromEnvironment()
             logger.logLevel = config.logLevel
             ParentWatch.startIfAsked(logger: logger)
-            let bus = try RabbitBus(url: config.amqpURL, names: config.queueNames, deliveryLimit: config.deliveryLimit, logger: logger)
+            let bus = try RabbitBus(url: config.amqpURL, names: config.queueNames, deliveryLimit: config.deliveryLimit,
+                                    heartbeat: config.amqpHeartbeat, logger: logger)
             let store = try RedisStore(url: config.redisURL, connections: max(2, config.workers * 2), logger: logger)
             let context = StageContext(bus: bus, jobs: JobStore(kv: store, logger: logger), mediaRoot: config.mediaRoot, logger: logger, settings: config.settings)
+            let inHand = WorkInHand()
             let workers: [any Service] = handlers.flatMap { handler in
-                (0..<config.workers).map { _ in ServiceWorker(worker: StageWorker(handler: handler, context: context)) }
+                (0..<config.workers).map { _ in ServiceWorker(worker: StageWorker(handler: handler, context: context, inHand: inHand)) }
             }
-            let group = ServiceGroup(services: workers + [DeadLetterRecorder(context: context)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            // The grace timer last: the group shuts services down in reverse, so it starts first.
+            let grace = ShutdownGrace(grace: config.shutdownGrace, inHand: inHand, logger: logger)
+            let group = ServiceGroup(services: workers + [DeadLetterRecorder(context: context), grace],
+                                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
             await bus.close()
         } catch {

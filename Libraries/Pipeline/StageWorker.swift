@@ -15,10 +15,13 @@ import Store
 public struct StageWorker: Service {
     public let handler: any StageHandler
     public let context: StageContext
+    /// Shared by the workers of one process: what they hold when a shutdown is asked for.
+    let inHand: WorkInHand
 
-    public init(handler: any StageHandler, context: StageContext) {
+    public init(handler: any StageHandler, context: StageContext, inHand: WorkInHand = WorkInHand()) {
         self.handler = handler
         self.context = context
+        self.inHand = inHand
     }
 
     public func run() async throws {
@@ -32,6 +35,8 @@ public struct StageWorker: Service {
 
     /// Handles one delivery completely; never throws, so one bad message cannot stop the worker.
     public func handle(_ delivery: BusDelivery) async {
+        inHand.take()
+        defer { inHand.settle() }
         var logger = context.logger
         let message = try? StageMessage.decode(Data(delivery.body))
         logger[metadataKey: WorkerLogEvents.stage] = "\(handler.stage.rawValue)"
@@ -44,6 +49,7 @@ public struct StageWorker: Service {
         if delivery.previousDeliveries > 0 {
             logger.notice("\(WorkerLogEvents.redelivered)", metadata: [WorkerLogEvents.previousDeliveries: "\(delivery.previousDeliveries)"])
         }
+        await TestHold.pause(logger: logger)
         let started = Date()
         let settings = context.settings
         var retries = 0

@@ -29,7 +29,7 @@ final class RestartTests: XCTestCase {
 
     override func tearDown() {
         cluster?.stop()
-        if let run = testRun, run.failureCount > 0 {
+        if let run = testRun, run.totalFailureCount > 0 {
             for name in ServiceCluster.services { print("--- \(name) log (tail) ---\n\(cluster?.log(name).suffix(3000) ?? "")") }
         }
         try? FileManager.default.removeItem(atPath: dir)
@@ -85,7 +85,7 @@ final class RestartTests: XCTestCase {
         let started = Date()
         let id = try cluster.reframe(["submit", "--source", "clip.mp4", "--output", "out.mp4"] + Self.spec)
         let jobs = JobStore(kv: try RedisStore(url: cluster.redisURL, connections: 1))
-        let before = try await progress(id, jobs) { p in
+        let before = try await cluster.progress(id, jobs) { p in
             p.stages.contains { $0.stage == .interpolate && $0.chunksDone >= 1 } || p.state.isFinal
         }
         XCTAssertEqual(before.state, .running, "the restart happens mid-job")
@@ -94,7 +94,7 @@ final class RestartTests: XCTestCase {
         try ServiceCluster.services(command)
         let restart = String(format: "%.1f", Date().timeIntervalSince(restartStarted))
 
-        let after = try await progress(id, jobs, timeout: 300) { $0.state.isFinal }
+        let after = try await cluster.progress(id, jobs, timeout: 300) { $0.state.isFinal }
         XCTAssertEqual(after.state, .done, after.error ?? "")
         XCTAssertTrue(cluster.allRunning, "no service process died: \(cluster.ended)")
         XCTAssertLessThan(encodedBefore, after.chunksTotal, "chunks were still to encode when the restart began")
@@ -106,20 +106,6 @@ final class RestartTests: XCTestCase {
         XCTAssertEqual(try MediaChecks.differingFrames("\(dir)/out.mp4", from: "\(dir)/reference.mp4"), [],
                        "every decoded frame equals the fault-free run's")
         return (restart, job)
-    }
-
-    /// Polls the job until `done` holds, riding out the store's own restart; stops at once when a
-    /// service died (the job could not finish then).
-    func progress(_ id: String, _ jobs: JobStore, timeout: Double = 120, until done: (JobProgress) -> Bool) async throws -> JobProgress {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            guard cluster.allRunning else { throw ServiceCluster.Failure.notConfigured("services died: \(cluster.ended)") }
-            do {
-                if let p = try await JobProgress.load(jobId: id, jobs: jobs), done(p) { return p }
-            } catch where Fault.isTransient(error) {}
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
-        throw ServiceCluster.Failure.notConfigured("job \(id) did not get there within \(Int(timeout)) s")
     }
 
     /// The `down_s` values of the log lines carrying `message`.

@@ -1,0 +1,26 @@
+import Pipeline
+import XCTest
+
+/// The fault-handling settings read from the environment: defaults, values, and refusals that say what to change.
+final class ServiceConfigurationTests: XCTestCase {
+    let base = ["REFRAME_MEDIA_ROOT": NSTemporaryDirectory()]
+
+    func testHeartbeatAndShutdownGraceDefaultsAndValues() throws {
+        let defaults = try ServiceConfiguration.fromEnvironment(base)
+        XCTAssertEqual(defaults.amqpHeartbeat, 30)
+        XCTAssertEqual(defaults.shutdownGrace, 20)
+        let set = try ServiceConfiguration.fromEnvironment(base.merging([
+            "REFRAME_AMQP_HEARTBEAT_SECONDS": "3", "REFRAME_SHUTDOWN_GRACE_SECONDS": "2.5"]) { $1 })
+        XCTAssertEqual(set.amqpHeartbeat, 3)
+        XCTAssertEqual(set.shutdownGrace, 2.5)
+    }
+
+    func testBadHeartbeatOrGraceIsRefusedByName() {
+        for (name, value) in [("REFRAME_AMQP_HEARTBEAT_SECONDS", "0"), ("REFRAME_AMQP_HEARTBEAT_SECONDS", "fast"),
+                              ("REFRAME_SHUTDOWN_GRACE_SECONDS", "-1"), ("REFRAME_SHUTDOWN_GRACE_SECONDS", "soon")] {
+            XCTAssertThrowsError(try ServiceConfiguration.fromEnvironment(base.merging([name: value]) { $1 })) { error in
+                XCTAssertTrue("\(error)".contains(name), "\(error)")
+            }
+        }
+    }
+}
