@@ -67,8 +67,13 @@ start_rabbit() {
 }
 
 stop_rabbit() {
-  # With the pid file, rabbitmqctl stop returns once the Erlang VM has exited.
-  "$RMQ/rabbitmqctl" -q -n "$NODE" stop "$RABBITMQ_PID_FILE" >/dev/null 2>&1 || true
+  # With the pid file, rabbitmqctl stop returns once the Erlang VM has exited. Only while our epmd
+  # lives: without it rabbitmqctl cannot find the node, starts an untracked `epmd -daemon` of its
+  # own and was seen to hang for minutes; then (or if it takes too long) the VM is stopped by pid.
+  if alive "$RUN_DIR/epmd.pid"; then
+    timeout 60 "$RMQ/rabbitmqctl" -q -n "$NODE" stop "$RABBITMQ_PID_FILE" >/dev/null 2>&1 || true
+  fi
+  if alive "$RABBITMQ_PID_FILE"; then kill -TERM "$(cat "$RABBITMQ_PID_FILE")" 2>/dev/null || true; fi
   await_exit "$RABBITMQ_PID_FILE" 30
 }
 

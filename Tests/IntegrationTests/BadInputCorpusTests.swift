@@ -29,7 +29,7 @@ final class BadInputCorpusTests: XCTestCase {
 
     override func tearDown() {
         cluster?.stop()
-        if let run = testRun, run.failureCount > 0 {
+        if let run = testRun, run.totalFailureCount > 0 {
             for name in ServiceCluster.services { print("--- \(name) log (tail) ---\n\(cluster?.log(name).suffix(4000) ?? "")") }
         }
         try? FileManager.default.removeItem(atPath: (root as NSString).deletingLastPathComponent)

@@ -34,7 +34,8 @@ public enum MediaChecks {
     /// lossy output is not repeatable inside one process (chunks encoded concurrently came out a few
     /// levels apart now and then; the cause is open), while its lossless output decodes to exactly the
     /// frames it was given: so the comparison checks what the pipeline's stages made, not the encoder.
-    public static let losslessEncoding = ["--crf", "0"]
+    /// (ultrafast: lossless at the default preset made a 600-frame test take minutes.)
+    public static let losslessEncoding = ["--crf", "0", "--preset", "ultrafast"]
 
     /// Indices of the frames of `path` whose pixels or times differ from `reference`'s (every index
     /// past the shorter file counts as differing).

@@ -63,7 +63,7 @@ struct BenchFaults: AsyncParsableCommand {
         if !json { runner.onEvent = { print("  \($0)") } }
         // Lossless: libx264's lossy output is not repeatable within one process (an open item), and
         // "frames lost" must count what the stages made, not encoder noise.
-        let flags = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend", "--crf", "0"]
+        let flags = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend", "--crf", "0", "--preset", "ultrafast"]
         if !json {
             print("clip \(dims[0])×\(dims[1]), \(seconds) s at 30 fps, \(chunkFrames)-frame chunks; upscale ×2 (Lanczos), interpolate ×2 (blend), libx264 (1 thread)")
             print("five services as processes on a private RabbitMQ (port \(services.amqpPort)) and Redis (port \(services.redisPort))")
