@@ -63,7 +63,7 @@ final class BackpressureTests: XCTestCase {
         try startCluster()
         let cluster = try XCTUnwrap(cluster)
         let started = Date()
-        let id = try cluster.reframe(["submit", "--source", "long.mp4", "--output", "out.mp4", "--upscale", "2"] + MediaChecks.losslessEncoding)
+        let id = try cluster.reframe(["submit", "--source", "long.mp4", "--output", "out.mp4", "--upscale", "2"])
         let status = try cluster.reframe(["watch", id, "--interval", "0.5", "--timeout", "900"])
         XCTAssertTrue(status.contains("done"), status)
         let seconds = Date().timeIntervalSince(started)
@@ -73,14 +73,18 @@ final class BackpressureTests: XCTestCase {
         XCTAssertFalse(ServiceCluster.services.contains { cluster.log($0).contains("store full") }, "the budget kept the store from filling")
         XCTAssertEqual(try cluster.reframe(["chunks", "list", id, "--failed", "--json"]), "", "no chunk failed")
 
-        _ = try cluster.reframe(["process", "\(dir)/long.mp4", "-o", "\(dir)/reference.mp4", "--quiet", "--upscale", "2"] + MediaChecks.losslessEncoding)
-        XCTAssertEqual(try MediaChecks.summary("\(dir)/out.mp4").frameCount, 3600)
-        XCTAssertEqual(try MediaChecks.differingFrames("\(dir)/out.mp4", from: "\(dir)/reference.mp4"), [],
-                       "every frame equals the embedded run's")
+        // Lossy encoding here: lossless segments of two minutes would not fit the 64 MB store (encoded
+        // segments wait in Redis for finalize). libx264's lossy output may differ by a few levels
+        // between runs (MediaChecks.losslessEncoding), so the bound is PSNR, far above what a lost,
+        // repeated or misplaced chunk of this moving pattern would give.
+        _ = try cluster.reframe(["process", "\(dir)/long.mp4", "-o", "\(dir)/reference.mp4", "--quiet", "--upscale", "2"])
+        let match = try FrameComparison.worstPSNR("\(dir)/out.mp4", from: "\(dir)/reference.mp4")
+        XCTAssertEqual([match.frames, match.referenceFrames], [3600, 3600])
+        XCTAssertGreaterThan(match.psnr, 45, "every frame matches the embedded run's")
         let jobs = JobStore(kv: try RedisStore(url: cluster.redisURL, connections: 1))
         let inFlight = try await jobs.inFlightBytes(jobId: id)
         XCTAssertEqual(inFlight, 0)
-        print("backpressure: 3600 frames in \(String(format: "%.1f", seconds)) s, used_memory_peak \(peak >> 20) MB of \(Self.maxmemory >> 20) MB")
+        print("backpressure: 3600 frames in \(String(format: "%.1f", seconds)) s, used_memory_peak \(peak >> 20) MB of \(Self.maxmemory >> 20) MB, worst PSNR against the embedded run \(match.psnr) dB")
     }
 
     func testStoreFilledMidJobMakesStagesBackOffAndLosesNothing() async throws {
@@ -90,7 +94,7 @@ final class BackpressureTests: XCTestCase {
         try SyntheticClip.write(path: "\(dir)/clip.mp4", options: o)
         try startCluster()
         let cluster = try XCTUnwrap(cluster)
-        let spec = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"] + MediaChecks.losslessEncoding
+        let spec = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"]
         let id = try cluster.reframe(["submit", "--source", "clip.mp4", "--output", "out.mp4"] + spec)
         let jobs = JobStore(kv: try RedisStore(url: cluster.redisURL, connections: 1))
         let deadline = Date().addingTimeInterval(120)
@@ -124,8 +128,10 @@ final class BackpressureTests: XCTestCase {
         XCTAssertEqual(try cluster.reframe(["chunks", "list", id, "--failed", "--json"]), "", "no chunk failed")
         XCTAssertTrue(cluster.allRunning, "\(cluster.ended)")
         _ = try cluster.reframe(["process", "\(dir)/clip.mp4", "-o", "\(dir)/reference.mp4", "--quiet"] + spec)
-        XCTAssertEqual(try MediaChecks.differingFrames("\(dir)/out.mp4", from: "\(dir)/reference.mp4"), [],
-                       "every frame equals the embedded run's")
+        // Lossy, as in the long test: lossless segments could outgrow the small store.
+        let match = try FrameComparison.worstPSNR("\(dir)/out.mp4", from: "\(dir)/reference.mp4")
+        XCTAssertEqual([match.frames, match.referenceFrames], [600, 600])
+        XCTAssertGreaterThan(match.psnr, 45, "every frame matches the embedded run's")
         print("backpressure: store full for 5 s; stages that backed off: \(refused)")
     }
 }
