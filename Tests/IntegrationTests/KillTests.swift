@@ -15,9 +15,10 @@ final class KillTests: XCTestCase {
     /// 6 s at 30 fps in 1 s segments and 4-frame chunks: 48 chunks, each upscaled, interpolated
     /// (the cheap blend model) and encoded, so a kill of any worker stage finds work in hand.
     static let environment = ["REFRAME_SEGMENT_SECONDS": "1", "REFRAME_CHUNK_FRAMES": "4", "REFRAME_LOG_LEVEL": "notice",
-                              // libx264's automatic threading does not give the same bits twice for the
-                              // same chunk (seen without any fault), so the comparison pins one thread.
-                              "REFRAME_CODEC_THREADS": "1"]
+                              "REFRAME_CODEC_THREADS": "1",
+                              // Every message held 0.15 s: the job lasts long enough for 20 kills at least
+                              // 0.3 s apart however fast the machine (it once ended after 8).
+                              "REFRAME_TEST_HOLD_SECONDS": "0.15"]
     static let spec = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend"] + MediaChecks.losslessEncoding
     static let kills = 20
 
