@@ -15,8 +15,8 @@ struct BenchFaults: AsyncParsableCommand {
 
     @Option(help: "SIGKILLs in the kill scenario.") var kills = 20
     @Option(help: "Seed of the kill storm (default: random; printed, so a storm can be replayed).") var seed: UInt64?
-    @Option(help: "Length of the generated clip in seconds (30 fps, 1 s segments).") var seconds = 6
-    @Option(help: "Frames per chunk (with --seconds, sets the chunk count: 4 frames, 6 s → 48 chunks).") var chunkFrames = 4
+    @Option(help: "Length of the generated clip in seconds (30 fps, 1 s segments); long enough for the kills at ≥ 0.3 s apart.") var seconds = 12
+    @Option(help: "Frames per chunk (with --seconds, sets the chunk count: 4 frames, 12 s → 96 chunks).") var chunkFrames = 4
     @Option(help: "Clip size WxH.") var size = "320x240"
     @Option(help: "Scenarios to run after the fault-free one, comma-separated: kill, restart-redis, restart-rabbitmq.")
     var scenarios = "kill,restart-redis,restart-rabbitmq"
@@ -65,7 +65,7 @@ struct BenchFaults: AsyncParsableCommand {
         // "frames lost" must count what the stages made, not encoder noise.
         let flags = ["--upscale", "2", "--interpolate", "2", "--interp-model", "blend", "--crf", "0", "--preset", "ultrafast"]
         if !json {
-            print("clip \(dims[0])×\(dims[1]), \(seconds) s at 30 fps, \(chunkFrames)-frame chunks; upscale ×2 (Lanczos), interpolate ×2 (blend), libx264 (1 thread)")
+            print("clip \(dims[0])×\(dims[1]), \(seconds) s at 30 fps, \(chunkFrames)-frame chunks; upscale ×2 (Lanczos), interpolate ×2 (blend), libx264 lossless (1 thread)")
             print("five services as processes on a private RabbitMQ (port \(services.amqpPort)) and Redis (port \(services.redisPort))")
         }
 
