@@ -50,7 +50,10 @@ public enum MediaProbe {
         var endPts = Int64.min
         var lastDuration: Int64 = 0
         var withoutPts = 0
+        // Every packet the demuxer returned, those an edit list discards too (the header counts them).
+        var packets: Int64 = 0
         try input.forEachPacket(of: videoIndex) { packet in
+            packets += 1
             if packet.pointee.flags & AV_PKT_FLAG_DISCARD != 0 { return }
             if packet.pointee.pts == noPTS { withoutPts += 1 }
             let pts = packet.pointee.pts != noPTS ? packet.pointee.pts : packet.pointee.dts
@@ -63,8 +66,8 @@ public enum MediaProbe {
         }
         guard !framePts.isEmpty else { throw MediaError.unusableSource("\(path) has a video stream without any frames") }
         // The header's frame count is a promise the packets must keep: fewer means the file was cut short.
-        if stream.pointee.nb_frames > Int64(framePts.count) {
-            throw MediaError.unusableSource("\(path) is truncated: its header lists \(stream.pointee.nb_frames) video frames but only \(framePts.count) are in the file; copy it again or repair it")
+        if stream.pointee.nb_frames > packets {
+            throw MediaError.unusableSource("\(path) is truncated: its header lists \(stream.pointee.nb_frames) video frames but only \(packets) are in the file; copy it again or repair it")
         }
         if withoutPts > 0 {
             // Packets without their own pts (MPEG program streams, AVI): a decode order timestamp is

@@ -72,6 +72,9 @@ public enum BadInputCorpus {
                       body: Array(#"{"version": 1, "pad": "\#(String(repeating: "x", count: 100 << 10))"}"#.utf8),
                       expected: "upscale: message body is 102425 bytes; the limit is 65536"))
         source("a good job among them", "good.mp4", "done")
+        // Not bad: a stream copy cut inside a GOP keeps the frames before the cut for decoding, and
+        // its edit list tells the demuxer to discard them. Those count toward the header's frames.
+        source("edit list discarding the start", "trimmed.mp4", "done")
         c.append(Case(name: "oversized spec", queue: .ingest, body: spec("good.mp4", #""upscale": {"factor": 2}, "pad": "\#(String(repeating: "x", count: 2 << 20))""#),
                       expected: "spec is 2097225 bytes; the limit is 65536 (a spec names files, it never carries them)"))
         return c
@@ -84,6 +87,7 @@ public enum BadInputCorpus {
         let src = ["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25:duration=2", "-f", "lavfi", "-i", "sine=duration=2"]
         try ffmpeg(src + ["-c:v", "libx264", "-g", "12", "-c:a", "aac", "-movflags", "+faststart", "\(root)/good.mp4"])
         try ffmpeg(src + ["-c:v", "mpeg2video", "-c:a", "mp2", "\(root)/good.ts"])
+        try ffmpeg(["-ss", "0.3", "-i", "\(root)/good.mp4", "-c", "copy", "\(root)/trimmed.mp4"])
         let good = try Data(contentsOf: URL(fileURLWithPath: "\(root)/good.mp4"))
         let ts = try Data(contentsOf: URL(fileURLWithPath: "\(root)/good.ts"))
         fm.createFile(atPath: "\(root)/empty.mp4", contents: Data())
