@@ -109,6 +109,11 @@ public final class ServiceCluster {
         processes.filter { $0.name == name && $0.process.isRunning }.map(\.process.processIdentifier)
     }
 
+    /// Prints the end of each service's log: what a failed test shows to explain itself.
+    public func printLogTails(characters: Int = 3000) {
+        for name in Self.services { print("--- \(name) log (tail) ---\n\(log(name).suffix(characters))") }
+    }
+
     /// A service's output so far (with `logDirectory`).
     public func log(_ name: String) -> String {
         guard let logDirectory, let data = FileManager.default.contents(atPath: "\(logDirectory)/\(name).log") else { return "" }

@@ -50,7 +50,7 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
     }
 
     public func publish(_ body: [UInt8], to queue: String, headers: [String: String]) async throws {
-        let header = headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let header = Self.headerList(headers)
         if queue == names.deadLetterQueue {
             // Straight into the dead-letter queue (the default exchange routes by queue name): through
             // the fanout exchange a copy would reach the notices queue and fail its chunk again.
@@ -80,14 +80,14 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
                             // A new copy (confirmed) first, then the ack: the broker's delivery count
                             // starts again, and the message is never lost in between.
                             try await publisher.publish(exchange: exchange, routingKey: queue, body: d.body,
-                                                        headers: d.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+                                                        headers: Self.headerList(d.headers))
                             connection.ack(d)
                         case .deadLetter(let reason):
                             // Publish a copy carrying the reason first, then ack: the message is never lost.
                             let letter = DeadLetter(body: d.body, sourceQueue: queue, reason: String(reason.prefix(1000)),
                                                     deliveries: (d.deliveryCount ?? (d.redelivered ? 1 : 0)) + 1)
                             try await publisher.publish(exchange: deadExchange, routingKey: queue, body: d.body,
-                                                        headers: letter.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+                                                        headers: Self.headerList(letter.headers))
                             connection.ack(d)
                         }
                     }
@@ -115,5 +115,10 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
         let all = lock.withLock { consumers }
         for c in all { c.close() }
         publisher.close()
+    }
+
+    /// Headers in a fixed order for the wire (a dictionary's order changes from run to run).
+    static func headerList(_ headers: [String: String]) -> [(String, String)] {
+        headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 }

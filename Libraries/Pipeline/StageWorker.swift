@@ -55,7 +55,7 @@ public struct StageWorker: Service {
         var retries = 0
         while true {
             do {
-                try await runSteps(delivery, logger: logger)
+                try await runSteps(delivery, message: message, logger: logger)
                 if retries > 0 { logger.notice("succeeded after retrying in place", metadata: ["retries": "\(retries)"]) }
                 logger.debug("done", metadata: ["seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))"])
                 return
@@ -83,8 +83,8 @@ public struct StageWorker: Service {
     }
 
     /// Steps 1–6 of DESIGN.md §6 for one try; each is idempotent, so a failed try can be repeated whole.
-    private func runSteps(_ delivery: BusDelivery, logger: Logger) async throws {
-        let message = try? StageMessage.decode(Data(delivery.body))
+    /// `message`: the body decoded once by `handle` (nil when malformed; the handler reports that).
+    private func runSteps(_ delivery: BusDelivery, message: StageMessage?, logger: Logger) async throws {
         TestPoison.strike(message, logger: logger)
         let outcome = try await handler.process(delivery, context: context)
         // A job cancelled while this step ran had its frames purged before the step stored its

@@ -35,7 +35,7 @@ final class BackpressureTests: XCTestCase {
     override func tearDown() {
         cluster?.stop()
         if let run = testRun, run.totalFailureCount > 0 {
-            for name in ServiceCluster.services { print("--- \(name) log (tail) ---\n\(cluster?.log(name).suffix(3000) ?? "")") }
+            cluster?.printLogTails(characters: 3000)
         }
         _ = try? redis?.command([Array("DEL".utf8)] + (0..<Self.fillerKeys).map { Array(fillerKey($0).utf8) })
         _ = try? redis?.command("CONFIG", "SET", "maxmemory", originalMaxmemory)

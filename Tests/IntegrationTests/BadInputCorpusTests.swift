@@ -30,7 +30,7 @@ final class BadInputCorpusTests: XCTestCase {
     override func tearDown() {
         cluster?.stop()
         if let run = testRun, run.totalFailureCount > 0 {
-            for name in ServiceCluster.services { print("--- \(name) log (tail) ---\n\(cluster?.log(name).suffix(4000) ?? "")") }
+            cluster?.printLogTails(characters: 4000)
         }
         try? FileManager.default.removeItem(atPath: (root as NSString).deletingLastPathComponent)
     }
@@ -72,6 +72,16 @@ final class BadInputCorpusTests: XCTestCase {
             XCTAssertEqual(inFlight, 0, "job \(id) left bytes in flight")
         }
         XCTAssertGreaterThanOrEqual(BadInputCorpus.cases.count, 40, "the corpus keeps at least 40 cases")
+
+        // The good job's pictures, not just its end: its ×2 Lanczos frames against FFmpeg's CLI
+        // scaling the same source (an independent reference), frame for frame.
+        try MediaChecks.run("/usr/bin/ffmpeg", ["-v", "error", "-y", "-i", "\(root)/good.mp4", "-vf", "scale=640:360:flags=lanczos",
+                                                "-c:v", "ffv1", "-an", "\(root)/ffmpeg-x2.mkv"])
+        let ours = try MediaChecks.frames("\(root)/\(BadInputCorpus.goodOutput)"), theirs = try MediaChecks.frames("\(root)/ffmpeg-x2.mkv")
+        XCTAssertEqual(ours.count, theirs.count)
+        let worst = try zip(ours, theirs).map { try PictureQuality.psnr($0, $1) }.min() ?? 0
+        print("corpus: good job against ffmpeg -vf scale=…:flags=lanczos: worst luma PSNR \(String(format: "%.1f", worst)) dB")
+        XCTAssertGreaterThan(worst, 35, "the good job's pictures match FFmpeg's Lanczos")
     }
 
     /// Each job's end, by id: its error when it failed, "done" when it finished (jobs still

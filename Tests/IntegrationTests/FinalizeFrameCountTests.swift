@@ -27,24 +27,9 @@ final class FinalizeFrameCountTests: XCTestCase {
         settings.segmentSeconds = 0.4
         settings.chunkPolicy.maxFrames = 5
         let context = StageContext(bus: InMemoryBus(), jobs: jobs, mediaRoot: dir, logger: Logger(label: "frame-count"), settings: settings)
-        var o = SyntheticClip.Options()
-        o.width = 160
-        o.height = 120
-        o.frames = 40
-        o.keyframeInterval = 10
-        try SyntheticClip.write(path: "\(dir)/in.mp4", options: o)
         let id = UUID().uuidString.lowercased()
-
         // The job run by hand up to its encode messages.
-        let spec = JobSpec(source: "in.mp4", output: "out.mp4", upscale: UpscaleSpec(factor: 2))
-        let ingest = BusDelivery(body: Array(try JSONEncoder().encode(spec)), queue: "q", previousDeliveries: 0,
-                                 headers: [IngestHandler.jobIdHeader: id]) { _ in }
-        var encode: [StageMessage] = []
-        for extract in try await IngestHandler().process(ingest, context: context).next {
-            for up in try await ExtractHandler().process(try delivery(extract), context: context).next {
-                encode += try await UpscaleHandler().process(try delivery(up), context: context).next
-            }
-        }
+        let encode = try await HandDriven.encodeMessages(context, id: id, dir: dir, size: (160, 120))
         XCTAssertGreaterThanOrEqual(encode.count, 4, "several chunks")
 
         // A chunk goes missing: the first segment's record lists one chunk fewer than it was cut
@@ -84,9 +69,7 @@ final class FinalizeFrameCountTests: XCTestCase {
         try await jobs.kv.delete([Keys.job(id), Keys.chunks(id), Keys.countedFields(id)])
     }
 
-    func delivery(_ message: StageMessage) throws -> BusDelivery {
-        BusDelivery(body: Array(try message.encoded()), queue: "q", previousDeliveries: 0, headers: [:]) { _ in }
-    }
+    func delivery(_ message: StageMessage) throws -> BusDelivery { try testDelivery(message) }
 }
 
 /// What a worker did with a delivery.

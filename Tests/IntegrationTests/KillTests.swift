@@ -34,7 +34,7 @@ final class KillTests: XCTestCase {
     override func tearDown() {
         cluster?.stop()
         if let run = testRun, run.totalFailureCount > 0 {
-            for name in ServiceCluster.services { print("--- \(name) log (tail) ---\n\(cluster?.log(name).suffix(3000) ?? "")") }
+            cluster?.printLogTails(characters: 3000)
         }
         try? FileManager.default.removeItem(atPath: dir)
     }

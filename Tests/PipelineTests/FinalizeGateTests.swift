@@ -19,20 +19,7 @@ final class FinalizeGateTests: XCTestCase {
 
     /// A job of several segments and chunks, run by hand up to its encode messages.
     func encodeMessages(_ context: StageContext, id: String) async throws -> [StageMessage] {
-        var o = SyntheticClip.Options()
-        o.frames = 40
-        o.keyframeInterval = 10
-        try SyntheticClip.write(path: "\(dir)/in.mp4", options: o)
-        let spec = JobSpec(source: "in.mp4", output: "out.mp4", upscale: UpscaleSpec(factor: 2))
-        let ingest = BusDelivery(body: Array(try JSONEncoder().encode(spec)), queue: "q", previousDeliveries: 0,
-                                 headers: [IngestHandler.jobIdHeader: id]) { _ in }
-        var encode: [StageMessage] = []
-        for extract in try await IngestHandler().process(ingest, context: context).next {
-            for up in try await ExtractHandler().process(try delivery(extract), context: context).next {
-                encode += try await UpscaleHandler().process(try delivery(up), context: context).next
-            }
-        }
-        return encode
+        try await HandDriven.encodeMessages(context, id: id, dir: dir)
     }
 
     func context() -> StageContext {

@@ -12,6 +12,9 @@ public enum BadInputCorpus {
         public var expected: String
     }
 
+    /// Where the good job among the bad ones writes (its pictures are checked).
+    public static let goodOutput = "good-x2.mp4"
+
     static func spec(_ source: String, output: String? = nil, _ extra: String = #""upscale": {"factor": 2}"#) -> [UInt8] {
         let out = output.map { #", "output": "\#($0)""# } ?? ""
         return Array(#"{"version": 1, "source": "\#(source)"\#(out), \#(extra)}"#.utf8)
@@ -71,7 +74,7 @@ public enum BadInputCorpus {
         c.append(Case(name: "oversized message on upscale", queue: .upscale,
                       body: Array(#"{"version": 1, "pad": "\#(String(repeating: "x", count: 100 << 10))"}"#.utf8),
                       expected: "upscale: message body is 102425 bytes; the limit is 65536"))
-        source("a good job among them", "good.mp4", "done")
+        c.append(Case(name: "a good job among them", queue: .ingest, body: spec("good.mp4", output: goodOutput), expected: "done"))
         // Not bad: a stream copy cut inside a GOP keeps the frames before the cut for decoding, and
         // its edit list tells the demuxer to discard them. Those count toward the header's frames.
         source("edit list discarding the start", "trimmed.mp4", "done")
