@@ -9,7 +9,7 @@ final class AudioDecoder {
     private let frame: UnsafeMutablePointer<AVFrame>
 
     init(stream: UnsafeMutablePointer<AVStream>) throws {
-        _ = LibavLogging.configured
+        _ = LibavRuntime.configured
         let par = stream.pointee.codecpar!
         guard let codec = avcodec_find_decoder(par.pointee.codec_id) else {
             throw MediaError.unsupported("no decoder for audio codec \(avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "?")")

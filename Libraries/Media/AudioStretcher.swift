@@ -216,7 +216,7 @@ final class AudioFilterGraph {
     ///   - input: a frame with the format, rate and channel layout every pushed frame will have.
     ///   - timeBase: time base of pushed frames' pts.
     init(filters: String, input: UnsafeMutablePointer<AVFrame>, timeBase: AVRational) throws {
-        _ = LibavLogging.configured
+        _ = LibavRuntime.configured
         sampleRate = input.pointee.sample_rate
         format = input.pointee.format
         if input.pointee.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC {

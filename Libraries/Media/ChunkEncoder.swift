@@ -32,7 +32,7 @@ public enum ChunkEncoder {
     ///   frame lasts one nominal frame interval.
     public static func encode(frames: [VideoFrame], settings: EncoderSettings, timeBase: Rational, frameRate: Rational,
                               sampleAspectRatio: Rational, endPts: Int64? = nil) throws -> EncodedSegment {
-        _ = LibavLogging.configured
+        _ = LibavRuntime.configured
         guard let first = frames.first else { throw MediaError.invalidData("no frames to encode") }
         guard let codec = avcodec_find_encoder_by_name(settings.codec) else {
             throw MediaError.unsupported("encoder '\(settings.codec)' is not in this FFmpeg build")

@@ -12,7 +12,7 @@ public final class FilterGraph {
     public let outputTimeBase: Rational
 
     public init(filters: String, width: Int, height: Int, pixelFormat: String, timeBase: Rational, threads: Int = 0) throws {
-        _ = LibavLogging.configured
+        _ = LibavRuntime.configured
         self.width = width
         self.height = height
         format = try PixelFormat.lookup(pixelFormat)

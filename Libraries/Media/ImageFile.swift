@@ -18,7 +18,7 @@ public enum ImageFile {
 
     /// Writes `frame` (any pixel format; converted to rgb24) as a PNG file, atomically.
     public static func writePNG(_ frame: VideoFrame, to path: String) throws {
-        _ = LibavLogging.configured
+        _ = LibavRuntime.configured
         let rgb = frame.pixelFormat == "rgb24" ? frame
             : try FrameScaler(from: (frame.width, frame.height, frame.pixelFormat), to: (frame.width, frame.height, "rgb24"), filter: .bicubic)
                 .scale(frame)

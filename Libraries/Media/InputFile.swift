@@ -7,7 +7,7 @@ final class InputFile {
     let path: String
 
     init(path: String) throws {
-        _ = LibavLogging.configured
+        _ = LibavRuntime.configured
         self.path = path
         var ctx: UnsafeMutablePointer<AVFormatContext>?
         try check(avformat_open_input(&ctx, path, nil, nil), "open \(path)")

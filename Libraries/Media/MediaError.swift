@@ -49,8 +49,3 @@ func check(_ code: Int32, _ what: @autoclosure () -> String) throws -> Int32 {
 let averrorEAGAIN = reframe_averror_eagain()
 let averrorEOF = reframe_averror_eof()
 let noPTS = reframe_av_nopts()
-
-/// Quiets libav's console logging once per process (errors still come back as thrown errors).
-enum LibavLogging {
-    static let configured: Void = { av_log_set_level(AV_LOG_ERROR) }()
-}

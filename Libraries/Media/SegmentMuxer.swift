@@ -75,7 +75,7 @@ public final class SegmentMuxer {
     ///   - audioSource: file whose audio and subtitle streams are copied, or nil to drop them.
     ///   - stretch: time-stretch `audioSource`'s audio instead of copying it (slow motion).
     public init(outputPath: String, first: EncodedSegment.Header, audioSource: String?, stretch: AudioStretch? = nil) throws {
-        _ = LibavLogging.configured
+        _ = LibavRuntime.configured
         self.outputPath = outputPath
         partPath = outputPath + ".part"
         self.first = first

@@ -47,7 +47,7 @@ final class InjectedFailureTests: XCTestCase {
 
     func testEveryStageSurvivesACrashBetweenEveryStep() async throws {
         // The fault-free reference: the same job through the same services, no crash armed, encoded
-        // losslessly (MediaChecks.losslessEncoding: libx264's lossy output is not repeatable in-process).
+        // losslessly (MediaChecks.losslessEncoding: differences then point at a stage, not the encoder).
         let jobs = JobStore(kv: try RedisStore(url: cluster.redisURL, connections: 1))
         let reference = try cluster.reframe(["submit", "--source", "clip.mp4", "--output", "reference.mp4"] + Self.spec)
         let status = try cluster.reframe(["watch", reference, "--interval", "0.2", "--timeout", "120"])

@@ -30,10 +30,9 @@ public enum MediaChecks {
 
     public static func frames(_ path: String) throws -> [VideoFrame] { try FrameComparison.frames(path) }
 
-    /// Spec flags for tests that compare a run's frames bit for bit with another run's. libx264's
-    /// lossy output is not repeatable inside one process (chunks encoded concurrently came out a few
-    /// levels apart now and then; the cause is open), while its lossless output decodes to exactly the
-    /// frames it was given: so the comparison checks what the pipeline's stages made, not the encoder.
+    /// Spec flags for tests that compare a run's frames bit for bit with another run's. Lossy output
+    /// is repeatable too (LibavRuntime), but lossless output decodes to exactly the frames the encoder
+    /// was given, so a difference points at a stage, never at the encoder's choices.
     /// (ultrafast: lossless at the default preset made a 600-frame test take minutes.)
     public static let losslessEncoding = ["--crf", "0", "--preset", "ultrafast"]
 

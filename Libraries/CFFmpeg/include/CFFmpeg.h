@@ -12,8 +12,11 @@
 #include <libavfilter/avfilter.h>
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
+#include <malloc.h>
 
 // Macros Swift cannot import.
+/// Serves every allocation of `bytes` or more from fresh zero-filled pages (see LibavRuntime).
+static inline int reframe_fix_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
 static inline int reframe_averror_eagain(void) { return AVERROR(EAGAIN); }
 static inline int reframe_averror_eof(void) { return AVERROR_EOF; }
 static inline int reframe_averror_enomem(void) { return AVERROR(ENOMEM); }
