@@ -4,9 +4,10 @@ import Foundation
 
 /// Joins encoded segments into the output file without re-encoding, copying audio and subtitle
 /// streams from the source, interleaved by time. What the container (or its players) cannot carry is
-/// re-encoded (audio to AAC, text subtitles to `mov_text` or `subrip`) or skipped, each with a reason. Segments are appended one at a time so memory
-/// stays bounded by one segment. Writes to `<output>.part` and renames on `finish()`, so a reader
-/// never sees a half-written file and a crashed finalize can simply run again.
+/// re-encoded (audio to AAC, text subtitles to `mov_text` or `subrip`) or skipped, each with a reason
+/// (`Report.notes`). Segments are appended one at a time so memory stays bounded by one segment.
+/// Writes to `<output>.part` and renames on `finish()`, so a reader never sees a half-written file
+/// and a crashed finalize can simply run again.
 ///
 /// For slow motion the source's audio can instead be time-stretched (`AudioStretch`): decoded,
 /// slowed down with its pitch kept and re-encoded to AAC as the video is appended.

@@ -1,6 +1,7 @@
+import CFFmpeg
 import Core
 import Foundation
-import Media
+@testable import Media
 import TestSupport
 import XCTest
 
@@ -33,6 +34,30 @@ final class SubtitleTests: XCTestCase {
         let muxer = try SegmentMuxer(outputPath: output, first: segment.header, audioSource: source, stretch: stretch)
         try muxer.append(segment)
         return try muxer.finish()
+    }
+
+    /// The one place that decides: every kind of subtitle codec into each container.
+    func testTreatmentOfEachSubtitleKind() throws {
+        let bitmapReason = SegmentMuxer.SubtitleTreatment.skip(reason: "bitmap subtitles cannot become mov_text; use .mkv to keep them")
+        let table: [(AVCodecID, mp4: SegmentMuxer.SubtitleTreatment, mkv: SegmentMuxer.SubtitleTreatment)] = [
+            (AV_CODEC_ID_SUBRIP, .convert(to: AV_CODEC_ID_MOV_TEXT), .copy),
+            (AV_CODEC_ID_ASS, .convert(to: AV_CODEC_ID_MOV_TEXT), .copy),
+            (AV_CODEC_ID_WEBVTT, .convert(to: AV_CODEC_ID_MOV_TEXT), .copy),
+            (AV_CODEC_ID_MICRODVD, .convert(to: AV_CODEC_ID_MOV_TEXT), .convert(to: AV_CODEC_ID_SUBRIP)),
+            (AV_CODEC_ID_TEXT, .convert(to: AV_CODEC_ID_MOV_TEXT), .copy),
+            (AV_CODEC_ID_MOV_TEXT, .copy, .convert(to: AV_CODEC_ID_SUBRIP)),
+            (AV_CODEC_ID_DVD_SUBTITLE, bitmapReason, .copy),
+            (AV_CODEC_ID_HDMV_PGS_SUBTITLE, bitmapReason, .copy),
+            (AV_CODEC_ID_DVB_SUBTITLE, bitmapReason, .copy),
+        ]
+        for (format, container) in [("mp4", "mp4"), ("mov", "mov"), ("matroska", "mkv")] {
+            let muxer = try XCTUnwrap(av_guess_format(format, nil, nil), format)
+            for row in table {
+                let name = String(cString: avcodec_get_name(row.0))
+                XCTAssertEqual(SegmentMuxer.subtitleTreatment(row.0, into: format, format: muxer), container == "mkv" ? row.mkv : row.mp4,
+                               "\(name) → \(container)")
+            }
+        }
     }
 
     func testTextSubtitlesBecomeMovTextInMP4AndMOV() throws {
