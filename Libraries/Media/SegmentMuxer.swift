@@ -3,9 +3,11 @@ import Core
 import Foundation
 
 /// Joins encoded segments into the output file without re-encoding, copying audio and subtitle
-/// streams from the source, interleaved by time. Segments are appended one at a time so memory
-/// stays bounded by one segment. Writes to `<output>.part` and renames on `finish()`, so a reader
-/// never sees a half-written file and a crashed finalize can simply run again.
+/// streams from the source, interleaved by time. What the container (or its players) cannot carry is
+/// re-encoded (audio to AAC, text subtitles to `mov_text` or `subrip`) or skipped, each with a reason
+/// (`Report.notes`). Segments are appended one at a time so memory stays bounded by one segment.
+/// Writes to `<output>.part` and renames on `finish()`, so a reader never sees a half-written file
+/// and a crashed finalize can simply run again.
 ///
 /// For slow motion the source's audio can instead be time-stretched (`AudioStretch`): decoded,
 /// slowed down with its pitch kept and re-encoded to AAC as the video is appended.
@@ -20,6 +22,13 @@ public final class SegmentMuxer {
         /// Audio streams re-encoded to AAC because the container (or its players) cannot carry
         /// the source codec, each with the reason.
         public var reencodedAudio: [String] = []
+        /// Text subtitle streams (among `subtitleStreams`) converted to a codec the container carries,
+        /// each with the reason.
+        public var convertedSubtitles: [String] = []
+
+        /// What a user should know about the output's streams: every re-encoding, conversion and
+        /// skipped stream, each a sentence naming the source stream.
+        public var notes: [String] { reencodedAudio + convertedSubtitles + skippedStreams }
     }
 
     /// Whether an audio codec is copied into a container as it is: MP4 and MOV get only what
@@ -35,6 +44,31 @@ public final class SegmentMuxer {
         default:
             return avformat_query_codec(format, codec, FF_COMPLIANCE_NORMAL) == 1
         }
+    }
+
+    /// What becomes of a source subtitle stream in an output container.
+    enum SubtitleTreatment: Equatable {
+        case copy
+        case convert(to: AVCodecID)
+        case skip(reason: String)
+    }
+
+    /// MP4 and MOV carry text subtitles as `mov_text` only (the muxer stores nothing else that players
+    /// show), so other text codecs are converted and bitmap ones skipped; Matroska stores what its
+    /// muxer accepts (SubRip, ASS, WebVTT, DVD and PGS bitmaps) and gets SubRip for any other text.
+    static func subtitleTreatment(_ codec: AVCodecID, into formatName: String, format: UnsafePointer<AVOutputFormat>) -> SubtitleTreatment {
+        let properties = avcodec_descriptor_get(codec)?.pointee.props ?? 0
+        let isText = properties & AV_CODEC_PROP_TEXT_SUB != 0, isBitmap = properties & AV_CODEC_PROP_BITMAP_SUB != 0
+        switch formatName {
+        case "mp4", "mov":
+            if codec == AV_CODEC_ID_MOV_TEXT { return .copy }
+            if isText { return .convert(to: AV_CODEC_ID_MOV_TEXT) }
+            if isBitmap { return .skip(reason: "bitmap subtitles cannot become mov_text; use .mkv to keep them") }
+        default:
+            if avformat_query_codec(format, codec, FF_COMPLIANCE_NORMAL) == 1 { return .copy }
+            if isText { return .convert(to: AV_CODEC_ID_SUBRIP) }
+        }
+        return .skip(reason: "\(formatName) cannot store it")
     }
 
     /// Slow-motion audio: every source audio stream slowed down by `factor` (pitch kept, re-encoded to
@@ -60,6 +94,7 @@ public final class SegmentMuxer {
     private let source: InputFile?
     private var copied: [Int32: UnsafeMutablePointer<AVStream>] = [:]
     private var stretched: [Int32: (stretcher: AudioStretcher, stream: UnsafeMutablePointer<AVStream>)] = [:]
+    private var converted: [Int32: (converter: SubtitleConverter, stream: UnsafeMutablePointer<AVStream>)] = [:]
     /// Source timestamps are multiplied by this on the way out (the stretch factor, else 1).
     private let timeScale: AVRational
     private var packet: UnsafeMutablePointer<AVPacket>?
@@ -94,7 +129,7 @@ public final class SegmentMuxer {
         do {
             video = try Self.addVideoStream(oc, first, formatName: formatName)
             try addCopiedStreams(formatName: formatName, stretch: stretch)
-            sourceDone = copied.isEmpty && stretched.isEmpty
+            sourceDone = copied.isEmpty && stretched.isEmpty && converted.isEmpty
             try check(avio_open(&oc.pointee.pb, partPath, AVIO_FLAG_WRITE), "open \(partPath)")
             var options: OpaquePointer?
             defer { av_dict_free(&options) }
@@ -158,48 +193,85 @@ public final class SegmentMuxer {
 
     private func addCopiedStreams(formatName: String, stretch: AudioStretch?) throws {
         guard let source else { return }
-        for index in source.streams(of: AVMEDIA_TYPE_AUDIO) + source.streams(of: AVMEDIA_TYPE_SUBTITLE) {
-            let inStream = source.stream(index)
-            let codecId = inStream.pointee.codecpar.pointee.codec_id
-            let name = avcodec_get_name(codecId).map { String(cString: $0) } ?? "?"
-            let isAudio = inStream.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO
-            let reencode = isAudio && stretch == nil && !Self.copiesAudio(codecId, into: formatName, format: oc.pointee.oformat)
-            if isAudio && (stretch != nil || reencode) {
-                // Re-encoding is a stretch by 1 (atempo=1 passes the samples through).
-                let stretcher: AudioStretcher
-                do {
-                    stretcher = try AudioStretcher(stream: inStream, factor: stretch?.factor ?? 1, sourceEnd: stretch?.sourceEnd,
-                                                   globalHeader: oc.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0)
-                } catch {
-                    report.skippedStreams.append("stream \(index) (\(name)) cannot be \(reencode ? "re-encoded" : "time-stretched"): \(error)")
-                    continue
-                }
-                guard let out = avformat_new_stream(oc, nil) else { throw MediaError.libav("add stream", code: reframe_averror_enomem()) }
-                try stretcher.configure(out)
-                av_dict_copy(&out.pointee.metadata, inStream.pointee.metadata, 0)
-                out.pointee.disposition = inStream.pointee.disposition
-                stretched[index] = (stretcher, out)
-                report.audioStreams += 1
-                if reencode {
-                    report.reencodedAudio.append("stream \(index) (\(name)) re-encoded to AAC: \(name) does not play in \(formatName)")
-                } else {
-                    report.stretchedAudioStreams += 1
-                }
-                continue
-            }
-            guard avformat_query_codec(oc.pointee.oformat, codecId, FF_COMPLIANCE_NORMAL) == 1 else {
-                report.skippedStreams.append("stream \(index) (\(name)) cannot be stored in \(formatName)")
-                continue
-            }
-            guard let out = avformat_new_stream(oc, nil) else { throw MediaError.libav("add stream", code: reframe_averror_enomem()) }
-            try check(avcodec_parameters_copy(out.pointee.codecpar, inStream.pointee.codecpar), "copy stream parameters")
-            out.pointee.codecpar.pointee.codec_tag = 0
-            out.pointee.time_base = av_mul_q(inStream.pointee.time_base, timeScale)
-            av_dict_copy(&out.pointee.metadata, inStream.pointee.metadata, 0)
-            out.pointee.disposition = inStream.pointee.disposition
-            copied[index] = out
-            if inStream.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO { report.audioStreams += 1 } else { report.subtitleStreams += 1 }
+        for index in source.streams(of: AVMEDIA_TYPE_AUDIO) {
+            try addAudioStream(index, source.stream(index), formatName: formatName, stretch: stretch)
         }
+        for index in source.streams(of: AVMEDIA_TYPE_SUBTITLE) {
+            try addSubtitleStream(index, source.stream(index), formatName: formatName)
+        }
+    }
+
+    private static func codecName(_ stream: UnsafeMutablePointer<AVStream>) -> String {
+        avcodec_get_name(stream.pointee.codecpar.pointee.codec_id).map { String(cString: $0) } ?? "?"
+    }
+
+    private func skip(_ index: Int32, _ inStream: UnsafeMutablePointer<AVStream>, because reason: String) {
+        report.skippedStreams.append("stream \(index) (\(Self.codecName(inStream))) skipped: \(reason)")
+    }
+
+    /// A new output stream that keeps the source stream's language, title and disposition.
+    private func newStream(like inStream: UnsafeMutablePointer<AVStream>) throws -> UnsafeMutablePointer<AVStream> {
+        guard let out = avformat_new_stream(oc, nil) else { throw MediaError.libav("add stream", code: reframe_averror_enomem()) }
+        av_dict_copy(&out.pointee.metadata, inStream.pointee.metadata, 0)
+        out.pointee.disposition = inStream.pointee.disposition
+        return out
+    }
+
+    private func addAudioStream(_ index: Int32, _ inStream: UnsafeMutablePointer<AVStream>, formatName: String, stretch: AudioStretch?) throws {
+        let codecId = inStream.pointee.codecpar.pointee.codec_id, name = Self.codecName(inStream)
+        let reencode = stretch == nil && !Self.copiesAudio(codecId, into: formatName, format: oc.pointee.oformat)
+        guard stretch != nil || reencode else { return try addCopy(index, inStream, formatName: formatName) }
+        // Re-encoding is a stretch by 1 (atempo=1 passes the samples through).
+        let stretcher: AudioStretcher
+        do {
+            stretcher = try AudioStretcher(stream: inStream, factor: stretch?.factor ?? 1, sourceEnd: stretch?.sourceEnd,
+                                           globalHeader: oc.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0)
+        } catch {
+            return skip(index, inStream, because: "cannot be \(reencode ? "re-encoded" : "time-stretched"): \(error)")
+        }
+        let out = try newStream(like: inStream)
+        try stretcher.configure(out)
+        stretched[index] = (stretcher, out)
+        report.audioStreams += 1
+        if reencode {
+            report.reencodedAudio.append("stream \(index) (\(name)) re-encoded to AAC: \(name) does not play in \(formatName)")
+        } else {
+            report.stretchedAudioStreams += 1
+        }
+    }
+
+    private func addSubtitleStream(_ index: Int32, _ inStream: UnsafeMutablePointer<AVStream>, formatName: String) throws {
+        let name = Self.codecName(inStream)
+        switch Self.subtitleTreatment(inStream.pointee.codecpar.pointee.codec_id, into: formatName, format: oc.pointee.oformat) {
+        case .copy:
+            try addCopy(index, inStream, formatName: formatName)
+        case .skip(let reason):
+            skip(index, inStream, because: reason)
+        case .convert(let target):
+            let targetName = avcodec_get_name(target).map { String(cString: $0) } ?? "?"
+            let converter: SubtitleConverter
+            do { converter = try SubtitleConverter(stream: inStream, to: target) } catch {
+                return skip(index, inStream, because: "cannot be converted to \(targetName): \(error)")
+            }
+            let out = try newStream(like: inStream)
+            try converter.configure(out)
+            out.pointee.time_base = av_mul_q(inStream.pointee.time_base, timeScale)
+            converted[index] = (converter, out)
+            report.subtitleStreams += 1
+            report.convertedSubtitles.append("stream \(index) (\(name)) converted to \(targetName): \(formatName) cannot carry \(name)")
+        }
+    }
+
+    private func addCopy(_ index: Int32, _ inStream: UnsafeMutablePointer<AVStream>, formatName: String) throws {
+        guard avformat_query_codec(oc.pointee.oformat, inStream.pointee.codecpar.pointee.codec_id, FF_COMPLIANCE_NORMAL) == 1 else {
+            return skip(index, inStream, because: "\(formatName) cannot store it")
+        }
+        let out = try newStream(like: inStream)
+        try check(avcodec_parameters_copy(out.pointee.codecpar, inStream.pointee.codecpar), "copy stream parameters")
+        out.pointee.codecpar.pointee.codec_tag = 0
+        out.pointee.time_base = av_mul_q(inStream.pointee.time_base, timeScale)
+        copied[index] = out
+        if inStream.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO { report.audioStreams += 1 } else { report.subtitleStreams += 1 }
     }
 
     /// Loads the next copied packet into `pending`.
@@ -210,7 +282,7 @@ public final class SegmentMuxer {
             if status == averrorEOF { sourceDone = true; pendingValid = false; return }
             try check(status, "read source")
             let index = pending.pointee.stream_index
-            if copied[index] != nil || stretched[index] != nil, pending.pointee.dts != noPTS || pending.pointee.pts != noPTS {
+            if copied[index] != nil || stretched[index] != nil || converted[index] != nil, pending.pointee.dts != noPTS || pending.pointee.pts != noPTS {
                 pendingValid = true
                 return
             }
@@ -228,6 +300,14 @@ public final class SegmentMuxer {
             if let ts, av_compare_ts(pts, inTB, ts, tb) > 0 { return }
             if let (stretcher, out) = stretched[index] {
                 try stretcher.push(pending) { try writeStretched($0, from: stretcher, to: out) }
+                av_packet_unref(pending)
+            } else if let (converter, out) = converted[index] {
+                // The converted cue keeps the source packet's times, so it is timed as a copy is.
+                if let cue = try converter.convert(pending) {
+                    av_packet_rescale_ts(cue, inTB, out.pointee.time_base)
+                    cue.pointee.stream_index = out.pointee.index
+                    try check(av_interleaved_write_frame(oc, cue), "write converted subtitle")
+                }
                 av_packet_unref(pending)
             } else {
                 let out = copied[index]!

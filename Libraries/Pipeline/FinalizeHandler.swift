@@ -111,8 +111,9 @@ public struct FinalizeHandler: StageHandler {
         if report.stretchedAudioStreams > 0, case .stretch(let s) = audio {
             context.logger.info("audio time-stretched", metadata: ["streams": "\(report.stretchedAudioStreams)", "factor": "\(s.factor)"])
         }
-        for note in report.reencodedAudio { context.logger.info("audio re-encoded", metadata: ["stream": "\(note)"]) }
-        for skipped in report.skippedStreams { context.logger.warning("stream not copied", metadata: ["stream": "\(skipped)"]) }
+        // Written before the job is marked done, so a done job always shows its notes.
+        if !report.notes.isEmpty { try await jobs.setNotes(plan.jobId, report.notes) }
+        for note in report.notes { context.logger.info("output note", metadata: ["job": "\(plan.jobId)", "note": "\(note)"]) }
         context.logger.info("job done", metadata: ["job": "\(plan.jobId)", "output": "\(plan.output)", "frames": "\(encoded)"])
     }
 }

@@ -11,6 +11,8 @@ public struct JobProgress: Sendable {
 
     public var state: JobState
     public var error: String?
+    /// The finished output's notes (`JobRecord.notes`).
+    public var notes: [String]
     public var segmentsTotal: Int
     public var segmentsDone: Int
     /// Known once every segment is extracted; until then, chunks seen so far.
@@ -39,7 +41,7 @@ public struct JobProgress: Sendable {
         guard let record = try await jobs.job(jobId) else { return nil }
         let states = try await jobs.chunkStates(jobId)
         guard let plan = record.plan else {
-            return JobProgress(state: record.state, error: record.error, segmentsTotal: 0, segmentsDone: 0, chunksTotal: 0,
+            return JobProgress(state: record.state, error: record.error, notes: record.notes, segmentsTotal: 0, segmentsDone: 0, chunksTotal: 0,
                                sourceFrames: 0, expectedOutputFrames: 0, stages: [], failedChunks: [])
         }
         var stages = [StageCount(stage: .extract, chunksDone: 0, framesDone: 0)]
@@ -61,7 +63,7 @@ public struct JobProgress: Sendable {
             stages[i].framesDone += state.frames
         }
         return JobProgress(
-            state: record.state, error: record.error, segmentsTotal: plan.segments.count, segmentsDone: segmentsDone,
+            state: record.state, error: record.error, notes: record.notes, segmentsTotal: plan.segments.count, segmentsDone: segmentsDone,
             chunksTotal: chunksTotal, sourceFrames: plan.video.frameCount,
             expectedOutputFrames: plan.outputTiming.expectedFrameCount(sourceFrames: plan.video.frameCount, startPts: plan.video.startPts, endPts: plan.video.endPts),
             stages: stages, failedChunks: failed)

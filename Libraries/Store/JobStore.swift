@@ -15,6 +15,8 @@ public struct JobRecord: Sendable {
     public var spec: JobSpec?
     public var plan: JobPlan?
     public var error: String?
+    /// What the user should know about a finished output: streams re-encoded, converted or left out.
+    public var notes: [String] = []
     public var created: Date?
     public var updated: Date?
 }
@@ -85,7 +87,8 @@ public struct JobStore: Sendable {
             id: id, state: JobState(rawValue: String(decoding: stateBytes, as: UTF8.self)) ?? .failed,
             spec: try h["spec"].map { try JSONDecoder().decode(JobSpec.self, from: Data($0)) },
             plan: try h["plan"].map { try JSONDecoder().decode(JobPlan.self, from: Data($0)) },
-            error: string("error"), created: string("created").flatMap(Self.date), updated: string("updated").flatMap(Self.date))
+            error: string("error"), notes: try h["notes"].map { try JSONDecoder().decode([String].self, from: Data($0)) } ?? [],
+            created: string("created").flatMap(Self.date), updated: string("updated").flatMap(Self.date))
     }
 
     public func plan(_ id: String) async throws -> JobPlan {
@@ -100,6 +103,11 @@ public struct JobStore: Sendable {
         if state.isFinal {
             for key in [Keys.job(id), Keys.chunks(id), Keys.countedFields(id)] { try await kv.expire(key, seconds: recordTTL) }
         }
+    }
+
+    /// Records the notes about a job's output (a redone finalize writes the same ones again).
+    public func setNotes(_ id: String, _ notes: [String]) async throws {
+        try await kv.hashSet(Keys.job(id), ["notes": Array(try JSONEncoder().encode(notes)), "updated": Array(Self.timestamp().utf8)])
     }
 
     /// Records why a job is failing without ending it (its other chunks go on).

@@ -24,12 +24,17 @@ struct Process: AsyncParsableCommand {
         let settings = try ServiceConfiguration.fromEnvironment(env).settings
         let pipeline = EmbeddedPipeline(mediaRoot: root, settings: settings, logger: logger)
         let bar = ProgressBar(enabled: !quiet)
+        let id: String
         do {
-            _ = try await pipeline.run(spec: spec) { bar.update($0) }
+            id = try await pipeline.run(spec: spec) { bar.update($0) }
         } catch let error as SpecError {
             throw ValidationError(error.message)
         }
         bar.finish()
+        // Notes go to stderr: stdout stays the output path alone, for scripts.
+        for note in try await pipeline.context.jobs.job(id)?.notes ?? [] {
+            FileHandle.standardError.write(Data((StatusView.note(note) + "\n").utf8))
+        }
         print(output)
     }
 }

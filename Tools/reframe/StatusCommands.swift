@@ -62,6 +62,10 @@ enum StatusView {
             lines.append("  \(s.stage.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(s.chunksDone) chunks, \(s.framesDone)/\(p.expectedFrames(s.stage)) frames")
         }
         for f in p.failedChunks { lines.append("  failed \(f.field): \(f.error)") }
+        lines += p.notes.map { "  " + note($0) }
         return lines.joined(separator: "\n")
     }
+
+    /// One output note as `status`, `watch` and `process` print it.
+    static func note(_ text: String) -> String { "note: \(text)" }
 }
