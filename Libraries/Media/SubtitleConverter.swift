@@ -19,7 +19,7 @@ final class SubtitleConverter {
     ///   - stream: the source text subtitle stream; its packets come through `convert`.
     ///   - codec: the text subtitle codec to produce.
     init(stream: UnsafeMutablePointer<AVStream>, to codec: AVCodecID) throws {
-        _ = LibavLogging.configured
+        _ = LibavRuntime.configured
         let par = stream.pointee.codecpar!
         let name = avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "?"
         guard let decoderCodec = avcodec_find_decoder(par.pointee.codec_id) else { throw MediaError.unsupported("no decoder for subtitle codec \(name)") }

@@ -54,52 +54,15 @@ public enum MediaChecks {
         return 10 * log10(255 * 255 / (sum / Double(a.count)))
     }
 
-    /// Frequency (Hz) of the tone in `samples`, from its rising zero crossings (placed between samples
-    /// by linear interpolation, with hysteresis so noise near zero does not count twice): crossings − 1
-    /// periods between the first and the last. Nil when fewer than two crossings.
     public static func toneFrequency(_ samples: ArraySlice<Float>, sampleRate: Int, hysteresis: Float = 0.02) -> Double? {
-        var armed = false
-        var first: Double?, last = 0.0
-        var count = 0
-        var previous: Float = 0
-        for (i, x) in zip(samples.indices, samples) {
-            if x < -hysteresis { armed = true }
-            if armed && x >= 0 && i > samples.startIndex {
-                let t = Double(i - 1) + Double(-previous / (x - previous))
-                if first == nil { first = t }
-                last = t
-                count += 1
-                armed = false
-            }
-            previous = x
-        }
-        guard let first, count >= 2, last > first else { return nil }
-        return Double(count - 1) / (last - first) * Double(sampleRate)
+        AudioMeasure.toneFrequency(samples, sampleRate: sampleRate, hysteresis: hysteresis)
     }
 
-    /// Root mean square of `samples`.
-    public static func rms(_ samples: ArraySlice<Float>) -> Double {
-        guard !samples.isEmpty else { return 0 }
-        return (samples.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(samples.count)).squareRoot()
-    }
+    public static func rms(_ samples: ArraySlice<Float>) -> Double { AudioMeasure.rms(samples) }
 
     /// Runs a command line tool (ffmpeg, ffprobe) to its end; throws with its error output when it fails.
     @discardableResult
-    public static func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let p = Process(), out = Pipe(), err = Pipe()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = arguments
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile(), errors = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw NSError(domain: "MediaChecks", code: Int(p.terminationStatus),
-                          userInfo: [NSLocalizedDescriptionKey: "\(tool) \(arguments.joined(separator: " ")): \(String(decoding: errors, as: UTF8.self))"])
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
+    public static func run(_ tool: String, _ arguments: [String]) throws -> String { try ExternalTool.run(tool, arguments) }
 
     /// A fresh temporary directory for one test.
     public static func temporaryDirectory(_ name: String) throws -> String {
