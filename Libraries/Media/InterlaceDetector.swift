@@ -36,7 +36,8 @@ public enum InterlaceDetector {
             try graph.finish()
             read(try graph.pullMetadata())
         }
-        func count(_ key: String) -> Int { counts[key].flatMap { Int($0) } ?? 0 }
+        // Written as fixed-point text ("120.00").
+        func count(_ key: String) -> Int { counts[key].flatMap { Double($0) }.map { Int($0.rounded()) } ?? 0 }
         return InterlaceDetection(frames: frames, topFieldFirst: count(Key.tff), bottomFieldFirst: count(Key.bff),
                                   progressive: count(Key.progressive), undetermined: count(Key.undetermined))
     }
