@@ -27,12 +27,13 @@ final class FieldRateDeinterlaceTests: XCTestCase {
 
     static let sourceFrames = 50
 
-    /// 2 s of a moving pattern shot at 50 fps, woven into 50 interlaced frames (25i, top field
-    /// first), with a tone. `marked`: coded interlaced (the stream says TFF); else coded as
+    /// 2 s of a moving pattern shot at 50 fps, woven into 50 interlaced PAL frames (720×576 25i,
+    /// top field first; smaller pictures of this pattern are all fine lines, which the comb metric
+    /// cannot tell from combing), with a tone. `marked`: coded interlaced (the stream says TFF); else coded as
     /// progressive frames, as many archive transfers are.
     func source(_ name: String, marked: Bool = true) throws -> String {
         let coding = marked ? ["-flags", "+ildct+ilme", "-top", "1"] : []
-        try MediaChecks.run("/usr/bin/ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=50:duration=2",
+        try MediaChecks.run("/usr/bin/ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=720x576:rate=50:duration=2",
                                                 "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
                                                 "-vf", "tinterlace=mode=interleave_top", "-c:v", "libx264", "-preset", "veryfast", "-crf", "12",
                                                 "-g", "12"] + coding + ["-c:a", "aac", "\(dir)/\(name)"])
@@ -89,7 +90,7 @@ final class FieldRateDeinterlaceTests: XCTestCase {
         _ = try source("unmarked.mp4", marked: false)
         let pipeline = EmbeddedPipeline(mediaRoot: dir, settings: settings, logger: logger)
         func plan(_ mode: DeinterlaceMode?) async throws -> JobPlan {
-            let spec = JobSpec(source: "unmarked.mp4", deinterlace: mode)
+            let spec = JobSpec(source: "unmarked.mp4", upscale: UpscaleSpec(factor: 2), deinterlace: mode)
             return try await IngestHandler.plan(id: "idet", specBody: Array(try JSONEncoder().encode(spec)), context: pipeline.context).1
         }
         let auto = try await plan(nil)
