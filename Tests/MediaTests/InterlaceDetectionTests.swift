@@ -62,6 +62,9 @@ final class InterlaceDetectionTests: XCTestCase {
     func testTheSampleIsBounded() throws {
         let path = try woven("sample.mp4", top: true, codec: ["-c:v", "libx264", "-preset", "ultrafast"])
         XCTAssertEqual(try InterlaceDetector.detect(path: path, sampleFrames: 30).frames, 30)
+        XCTAssertEqual(InterlaceDetector.sampleFrames(width: 720, height: 576), 200, "SD: 8 s of PAL")
+        XCTAssertEqual(InterlaceDetector.sampleFrames(width: 1440, height: 1080), 53)
+        XCTAssertEqual(InterlaceDetector.sampleFrames(width: 3840, height: 2160), 50, "never fewer than 2 s of 25i")
     }
 
     /// `auto` deinterlaces a detected source: its combing goes, measured as DeinterlaceTests does.
