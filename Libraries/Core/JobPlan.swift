@@ -13,12 +13,19 @@ public struct VideoInfo: Codable, Sendable, Equatable {
     public var hasAudio: Bool
     /// Pixel aspect ratio; kept on output (upscaling scales both axes alike).
     public var sampleAspectRatio: Rational
-    /// Interlaced or not, as the stream says (nil in plans written before it was recorded).
+    /// Interlaced or not, as the stream says or, where it does not mark it, as `interlaceDetection`
+    /// found (nil in plans written before it was recorded).
     public var fieldOrder: FieldOrder?
+    /// What idet said of a sample at ingest, when the stream did not mark the source interlaced
+    /// (nil when no sample was analysed).
+    public var interlaceDetection: InterlaceDetection?
+
+    /// The field order came from analysing the pictures, not from the stream.
+    public var fieldOrderDetected: Bool { interlaceDetection?.verdict?.isInterlaced == true }
 
     public init(width: Int, height: Int, pixelFormat: String, timeBase: Rational, frameRate: Rational,
                 frameCount: Int, startPts: Int64, endPts: Int64, hasAudio: Bool, sampleAspectRatio: Rational = Rational(1, 1),
-                fieldOrder: FieldOrder? = nil) {
+                fieldOrder: FieldOrder? = nil, interlaceDetection: InterlaceDetection? = nil) {
         self.width = width
         self.height = height
         self.pixelFormat = pixelFormat
@@ -30,6 +37,7 @@ public struct VideoInfo: Codable, Sendable, Equatable {
         self.hasAudio = hasAudio
         self.sampleAspectRatio = sampleAspectRatio
         self.fieldOrder = fieldOrder
+        self.interlaceDetection = interlaceDetection
     }
 
     public var durationSeconds: Double { Double(endPts - startPts) * timeBase.double }
@@ -95,9 +103,12 @@ public struct JobPlan: Codable, Sendable, Equatable {
     public var outputTiming: OutputTiming
     public var chunkPolicy: ChunkPolicy
     public var sceneThreshold: Double
-    /// Deinterlace the decoded frames with this field order (bwdif, one frame per frame) before any
-    /// other stage; nil leaves them as they are.
+    /// Deinterlace the decoded frames with this field order (bwdif) before any other stage; nil
+    /// leaves them as they are.
     public var deinterlace: FieldOrder? = nil
+    /// True: one frame per field (bwdif send_field), and `video` and `segments` are stated on the
+    /// field timeline (see FieldTimeline.swift); otherwise one frame per frame.
+    public var deinterlaceAtFieldRate: Bool? = nil
 
     /// Messages for the first hop after extraction name these hops, then encode.
     public var hopsAfterExtract: [Stage] { hops + [.encode] }

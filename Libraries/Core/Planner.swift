@@ -25,28 +25,34 @@ public struct Planner: Sendable {
         guard video.durationSeconds <= limits.maxDurationSeconds else {
             throw SpecError(String(format: "source lasts %.0f s; the limit is %.0f s — cut it into parts", video.durationSeconds, limits.maxDurationSeconds))
         }
+        let mode = spec.deinterlace ?? .auto
+        let deinterlace = mode.resolve(video.fieldOrder)
+        let fieldRate = deinterlace != nil && mode.isFieldRate
+        // From extraction on, a field-rate job works on the field timeline: twice the frames.
+        let working = fieldRate ? video.onFieldTimeline : video
         let factor = spec.upscale?.factor ?? 1
         let outWidth = video.width * factor, outHeight = video.height * factor
         guard outWidth <= limits.maxOutputDimension, outHeight <= limits.maxOutputDimension else {
             throw SpecError("output would be \(outWidth)×\(outHeight); the limit is \(limits.maxOutputDimension) per side — lower the upscale factor")
         }
-        let timing = Self.timing(spec: spec, video: video)
-        let outRate = timing.outputFrameRate(sourceRate: video.frameRate).double
+        let timing = Self.timing(spec: spec, video: working)
+        let outRate = timing.outputFrameRate(sourceRate: working.frameRate).double
         let pixelRate = Double(outWidth * outHeight) * outRate
         guard pixelRate <= limits.maxOutputPixelsPerSecond else {
             throw SpecError(String(format: "output would be %.0f Mpixel/s; the limit is %.0f — lower the upscale factor or the frame rate", pixelRate / 1e6, limits.maxOutputPixelsPerSecond / 1e6))
         }
-        let segments = SegmentPlanner.segments(index: index, timeBase: video.timeBase, targetSeconds: segmentSeconds)
+        var segments = SegmentPlanner.segments(index: index, timeBase: video.timeBase, targetSeconds: segmentSeconds)
         guard !segments.isEmpty else { throw SpecError("source has no keyframe to start decoding from") }
+        if fieldRate { segments = segments.map(\.onFieldTimeline) }
         let output = spec.output ?? "reframe/\(jobId).mp4"
         return JobPlan(
-            jobId: jobId, source: spec.source, output: output, video: video, segments: segments,
-            hops: Self.order(spec: spec, video: video), upscale: spec.upscale, interpolate: spec.interpolate,
+            jobId: jobId, source: spec.source, output: output, video: working, segments: segments,
+            hops: Self.order(spec: spec, video: working), upscale: spec.upscale, interpolate: spec.interpolate,
             encode: spec.encode, audio: spec.effectiveAudio,
             workingPixelFormat: Self.workingPixelFormat(for: video),
             outputWidth: outWidth, outputHeight: outHeight, outputTiming: timing, chunkPolicy: chunkPolicy,
             sceneThreshold: spec.interpolate?.sceneThreshold ?? 0.35,
-            deinterlace: try (spec.deinterlace ?? .auto).resolve(video.fieldOrder))
+            deinterlace: deinterlace, deinterlaceAtFieldRate: fieldRate ? true : nil)
     }
 
     /// Classical stages work on planar YUV; 4:2:0 needs even sizes, otherwise frames travel as 4:4:4.

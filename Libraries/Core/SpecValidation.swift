@@ -119,7 +119,9 @@ extension JobSpec {
             }
         }
         guard (0...9).contains(priority) else { throw SpecError("priority must be 0…9, got \(priority)") }
-        if upscale == nil && interpolate == nil {
+        // Forced deinterlacing is work of its own: an archive's 25i made 50p (`field`) or clean 25p.
+        let deinterlaces = deinterlace == .frame || deinterlace == .field
+        if upscale == nil && interpolate == nil && !deinterlaces {
             throw SpecError("nothing to do: give 'upscale', 'interpolate' or both")
         }
         if let upscale {

@@ -75,6 +75,30 @@ public final class FilterGraph {
     }
 }
 
+extension FilterGraph {
+    /// Pulls every frame available now and returns only the metadata the filters attached to each
+    /// (an analysis filter's findings, e.g. idet's `lavfi.idet.*`), without copying pixels.
+    public func pullMetadata() throws -> [[String: String]] {
+        var out: [[String: String]] = []
+        guard let avFrame = av_frame_alloc() else { throw MediaError.libav("allocate", code: reframe_averror_enomem()) }
+        var f: UnsafeMutablePointer<AVFrame>? = avFrame
+        defer { av_frame_free(&f) }
+        while true {
+            let status = av_buffersink_get_frame(sink, avFrame)
+            if status == averrorEAGAIN || status == averrorEOF { return out }
+            try check(status, "pull frame")
+            defer { av_frame_unref(avFrame) }
+            var entries: [String: String] = [:]
+            var entry: UnsafeMutablePointer<AVDictionaryEntry>?
+            while let e = av_dict_get(avFrame.pointee.metadata, "", entry, AV_DICT_IGNORE_SUFFIX) {
+                entries[String(cString: e.pointee.key)] = String(cString: e.pointee.value)
+                entry = e
+            }
+            out.append(entries)
+        }
+    }
+}
+
 /// Joins a graph's buffer source ("in") and sink ("out") through a filter chain description and
 /// configures the graph: the set-up the video and audio graphs share.
 func linkFilterChain(_ graph: UnsafeMutablePointer<AVFilterGraph>, source: UnsafeMutablePointer<AVFilterContext>,

@@ -25,12 +25,16 @@ public final class SegmentDecoder {
     /// One frame interval in the stream's time base, for frames stored without a timestamp.
     private let frameInterval: Int64
 
-    /// Interlaced sources: frames are deinterlaced (bwdif, one frame per frame) with this field order.
+    /// Interlaced sources: frames are deinterlaced (bwdif) with this field order.
     public let deinterlace: FieldOrder?
+    /// Deinterlacing at field rate: two frames per source frame, on the field timeline (see
+    /// FieldTimeline.swift) — segments are given and frames emitted in its halved time base.
+    public let fieldRate: Bool
 
-    public init(path: String, workingPixelFormat: String, threads: Int = 0, deinterlace: FieldOrder? = nil) throws {
+    public init(path: String, workingPixelFormat: String, threads: Int = 0, deinterlace: FieldOrder? = nil, fieldRate: Bool = false) throws {
         self.path = path
         self.deinterlace = deinterlace
+        self.fieldRate = deinterlace != nil && fieldRate
         input = try InputFile(path: path)
         streamIndex = try input.videoStreamIndex()
         workingFormat = workingPixelFormat
@@ -54,10 +58,13 @@ public final class SegmentDecoder {
         avcodec_free_context(&ctx)
     }
 
-    /// Emits the segment's frames in presentation order (pts in the source time base), then — if
-    /// `lookahead` — the first frame after the segment. Returns the number of frames emitted.
+    /// Emits the segment's frames in presentation order (pts in the source time base, or the field
+    /// timeline's), then — if `lookahead` — the first frame after the segment. Returns the number of
+    /// frames emitted.
     @discardableResult
     public func decode(segment: SegmentPlan, lookahead: Bool, emit: (VideoFrame) throws -> Void) throws -> Int {
+        // Seeking and selecting go by the source frames the segment's fields come from.
+        let segment = fieldRate ? segment.onSourceTimeline : segment
         let endPts = segment.isLast ? nil : segment.endPts
         if segment.firstFrame == 0 {
             // The first segment starts where the file does (a seek to the very first keyframe can
@@ -143,10 +150,17 @@ public final class SegmentDecoder {
     /// Like `run`, through bwdif. Each output frame depends on its neighbours, so the frame before
     /// the segment (from the pre-roll) and the one after what is emitted are decoded and fed too;
     /// their own outputs are dropped. A segment's frames then equal a straight deinterlaced decode.
+    /// `startPts`, `endPts` and the lookahead are source times; at field rate, source frame i emits
+    /// fields at `2·pts_i` and `pts_i + pts_{i+1}`, kept when they fall in the doubled bounds. The
+    /// last frame of the file has no successor: bwdif then takes `2·pts_L − pts_{L−1}`, so its second
+    /// field sits half the previous interval after it, as in `ffmpeg -vf bwdif=mode=send_field`.
     private func runDeinterlaced(order: FieldOrder, startPts: Int64, endPts: Int64?, lookahead: Bool, expectFirst: Int64?,
                                  hasFrameBefore: Bool, emit: (VideoFrame) throws -> Void) throws -> Int {
         let parity = order == .bottomFieldFirst ? "bff" : "tff"
+        let mode = fieldRate ? "send_field" : "send_frame"
         let timeBase = input.stream(streamIndex).pointee.time_base.rational ?? Rational(1, 90000)
+        let scale: Int64 = fieldRate ? 2 : 1
+        let emitTimeBase = timeBase * Rational(1, scale)
         var graph: FilterGraph?
         var before: UnsafeMutablePointer<AVFrame>?
         defer { av_frame_free(&before) }
@@ -155,19 +169,22 @@ public final class SegmentDecoder {
         var started = false
         var lookaheadPts: Int64?
         var emitted = 0
-        func wanted(_ pts: Int64) -> Bool { pts >= startPts && (endPts.map { pts < $0 } ?? true || pts == lookaheadPts) }
+        let first = startPts == Int64.min ? startPts : startPts * scale  // Int64.min: from the file's start
+        func wanted(_ pts: Int64) -> Bool {
+            pts >= first && (endPts.map { pts < $0 * scale } ?? true || pts == lookaheadPts.map { $0 * scale })
+        }
         func push(_ frame: VideoFrame) throws {
             if graph == nil {
-                graph = try FilterGraph(filters: "bwdif=mode=send_frame:parity=\(parity):deint=all", width: frame.width, height: frame.height,
+                graph = try FilterGraph(filters: "bwdif=mode=\(mode):parity=\(parity):deint=all", width: frame.width, height: frame.height,
                                         pixelFormat: frame.pixelFormat, timeBase: timeBase)
             }
             try graph!.push(frame)
             try drain()
         }
         func drain() throws {
-            // bwdif halves the time base (for its field-rate mode): back to the stream's.
+            // bwdif halves the time base (for its field-rate mode): at frame rate, back to the stream's.
             for var out in try graph!.pull() {
-                out.pts = rescale(out.pts, from: graph!.outputTimeBase, to: timeBase)
+                out.pts = rescale(out.pts, from: graph!.outputTimeBase, to: emitTimeBase)
                 guard wanted(out.pts) else { continue }
                 try emit(out)
                 emitted += 1

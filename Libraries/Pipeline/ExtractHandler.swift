@@ -101,7 +101,7 @@ public struct ExtractHandler: StageHandler {
     private static func decodeAndCut(segment: SegmentPlan, plan: JobPlan, path: String, threads: Int, wantsLookahead: Bool,
                                      duplicates: DuplicateDetector) throws -> (closed: [CutChunk], ownFrames: Int, entriesMissed: [String]) {
         let decoder = try SegmentDecoder(path: path, workingPixelFormat: plan.workingPixelFormat, threads: threads,
-                                         deinterlace: plan.deinterlace)
+                                         deinterlace: plan.deinterlace, fieldRate: plan.deinterlaceAtFieldRate == true)
         var detector = SceneDetector(threshold: plan.sceneThreshold)
         let frameBytes = try PlaneLayout(width: plan.video.width, height: plan.video.height, pixelFormat: plan.workingPixelFormat).byteCount
         let maxFrames = ChunkCutter.maxFrames(frameBytes: frameBytes, policy: plan.chunkPolicy)

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Logging
 import Media
 import Messaging
 import Store
@@ -63,10 +64,40 @@ public struct IngestHandler: StageHandler {
             if let kind = MediaPath.nonRegularKind(path) { throw SpecError("output '\(output)' is \(kind); name a file to write") }
             guard path != source else { throw SpecError("output '\(output)' is the source; name another file") }
         }
-        let probe = try MediaProbe.probe(path: source)
+        let probe = try await BlockingWork.run { try MediaProbe.probe(path: source) }
         let planner = Planner(limits: context.settings.limits, segmentSeconds: context.settings.segmentSeconds,
                               chunkPolicy: context.settings.chunkPolicy)
-        return (spec, try planner.plan(jobId: id, spec: spec, video: probe.video, index: probe.index))
+        // Planned once before any decoding, so a source outside the limits is refused unread.
+        let plan = try planner.plan(jobId: id, spec: spec, video: probe.video, index: probe.index)
+        guard spec.deinterlace != .off, probe.video.fieldOrder?.isInterlaced != true else { return (spec, plan) }
+        guard let judged = await detectInterlacing(probe.video, source: source, jobId: id, context: context) else { return (spec, plan) }
+        return (spec, try planner.plan(jobId: id, spec: spec, video: judged, index: probe.index))
+    }
+
+    /// The source judged by a sample of its pictures (its stream does not mark it interlaced), or nil
+    /// when they could not be read: the analysis only refines the plan, and extraction reports a
+    /// source that does not decode.
+    static func detectInterlacing(_ video: VideoInfo, source: String, jobId: String, context: StageContext) async -> VideoInfo? {
+        do {
+            let judged = try await BlockingWork.run { try InterlaceDetector.classify(video, path: source) }
+            if let d = judged.interlaceDetection {
+                let counts: Logger.Metadata = [
+                    "job": "\(jobId)", "frames": "\(d.frames)", "tff": "\(d.topFieldFirst)", "bff": "\(d.bottomFieldFirst)",
+                    "progressive": "\(d.progressive)", "undetermined": "\(d.undetermined)",
+                ]
+                if judged.fieldOrderDetected {
+                    context.logger.info("source not marked interlaced, but its pictures are: field order detected",
+                                        metadata: counts.merging(["field_order": "\(judged.fieldOrder?.rawValue ?? "")"]) { $1 })
+                } else {
+                    context.logger.debug("interlace check found no clear interlacing", metadata: counts)
+                }
+            }
+            return judged
+        } catch {
+            context.logger.warning("interlace check could not read the source; planned as its stream says",
+                                   metadata: ["job": "\(jobId)", "error": "\(MediaPath.relative("\(error)", under: context.mediaRoot))"])
+            return nil
+        }
     }
 
     static func extractMessages(_ plan: JobPlan) -> [StageMessage] {

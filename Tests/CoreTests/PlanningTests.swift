@@ -49,6 +49,39 @@ final class PlanningTests: XCTestCase {
         XCTAssertEqual(plan.workingPixelFormat, "yuv420p")
     }
 
+    /// Field-rate deinterlacing plans the job on the field timeline: time base halved, twice the
+    /// frames and the rate, every time doubled; segments keep their source frames (halving gives them back).
+    func testFieldRateDeinterlacingPlansOnTheFieldTimeline() throws {
+        var interlaced = video(frames: 300)
+        interlaced.fieldOrder = .bottomFieldFirst
+        let idx = index(frames: 300, gop: 30)
+        let plain = try Planner().plan(jobId: "f", spec: JobSpec(source: "a", deinterlace: .frame), video: interlaced, index: idx)
+        let spec = JobSpec(source: "a", interpolate: InterpolateSpec(factor: 2), deinterlace: .field)
+        let plan = try Planner().plan(jobId: "f", spec: spec, video: interlaced, index: idx)
+        XCTAssertEqual(plan.deinterlace, .bottomFieldFirst)
+        XCTAssertEqual(plan.deinterlaceAtFieldRate, true)
+        XCTAssertNil(plain.deinterlaceAtFieldRate, "frame rate: plans as before")
+        XCTAssertEqual(plan.video.timeBase, Rational(1, 60))
+        XCTAssertEqual(plan.video.frameRate, Rational(60, 1))
+        XCTAssertEqual([plan.video.frameCount, Int(plan.video.startPts), Int(plan.video.endPts)], [600, 0, 600])
+        XCTAssertEqual(plan.video.durationSeconds, plain.video.durationSeconds, "same span")
+        XCTAssertEqual(plan.segments.map(\.startPts), plain.segments.map { $0.startPts * 2 })
+        XCTAssertEqual(plan.segments.map(\.firstFrame), plain.segments.map { $0.firstFrame * 2 })
+        XCTAssertEqual(plan.segments.map(\.frameCount), plain.segments.map { $0.frameCount * 2 })
+        XCTAssertEqual(plan.segments.map(\.onSourceTimeline), plain.segments, "the decoder seeks and selects in source frames")
+        XCTAssertEqual(plan.outputTiming.sourceTimeBase, Rational(1, 60))
+        XCTAssertEqual(plan.outputTiming.outputFrameRate(sourceRate: plan.video.frameRate), Rational(120, 1), "interpolation doubles the field rate")
+        XCTAssertEqual(plan.outputTiming.expectedFrameCount(sourceFrames: 600, startPts: plan.video.startPts, endPts: plan.video.endPts), 1200)
+        // Auto leaves a progressive source alone even when field rate is not asked; field forces it.
+        var progressive = video(frames: 300)
+        progressive.fieldOrder = .progressive
+        let untouched = try Planner().plan(jobId: "p", spec: JobSpec(source: "a"), video: progressive, index: idx)
+        XCTAssertNil(untouched.deinterlace)
+        XCTAssertEqual(untouched.video, progressive)
+        let forced = try Planner().plan(jobId: "p", spec: JobSpec(source: "a", deinterlace: .field), video: progressive, index: idx)
+        XCTAssertEqual([forced.video.frameCount, forced.segments.count], [600, plain.segments.count])
+    }
+
     func testLimitsFailAtIngestWithWhatToChange() {
         var limits = JobLimits()
         limits.maxOutputDimension = 1000

@@ -51,14 +51,35 @@ final class SpecValidationTests: XCTestCase {
         XCTAssertEqual(spec.deinterlace, .frame)
         assertRejected(#"{"version":1,"source":"a.mpg","deinterlace":"yes"}"#,
                        "field 'deinterlace' must be one of: auto (when the stream is interlaced), off, frame or field")
-        XCTAssertEqual(try DeinterlaceMode.auto.resolve(.bottomFieldFirst), .bottomFieldFirst)
-        XCTAssertNil(try DeinterlaceMode.auto.resolve(.progressive), "progressive sources pass untouched")
-        XCTAssertNil(try DeinterlaceMode.auto.resolve(.unknown))
-        XCTAssertNil(try DeinterlaceMode.off.resolve(.topFieldFirst))
-        XCTAssertEqual(try DeinterlaceMode.frame.resolve(.unknown), .topFieldFirst)
-        XCTAssertThrowsError(try DeinterlaceMode.field.resolve(.topFieldFirst)) {
-            XCTAssertTrue("\($0)".contains("not supported yet"), "\($0)")
+        XCTAssertEqual(try JobSpec.parse(Data(#"{"version":1,"source":"a.mpg","deinterlace":"field"}"#.utf8)).deinterlace, .field,
+                       "forced deinterlacing alone is a job")
+        assertRejected(#"{"version":1,"source":"a.mpg","deinterlace":"auto"}"#, "nothing to do: give 'upscale', 'interpolate' or both")
+        XCTAssertEqual(DeinterlaceMode.auto.resolve(.bottomFieldFirst), .bottomFieldFirst)
+        XCTAssertNil(DeinterlaceMode.auto.resolve(.progressive), "progressive sources pass untouched")
+        XCTAssertNil(DeinterlaceMode.auto.resolve(.unknown))
+        XCTAssertNil(DeinterlaceMode.off.resolve(.topFieldFirst))
+        XCTAssertEqual(DeinterlaceMode.frame.resolve(.unknown), .topFieldFirst)
+        XCTAssertEqual(DeinterlaceMode.field.resolve(.bottomFieldFirst), .bottomFieldFirst)
+        XCTAssertEqual(DeinterlaceMode.field.resolve(.progressive), .topFieldFirst, "forced: a source that does not say is taken as TFF")
+        XCTAssertTrue(DeinterlaceMode.field.isFieldRate)
+        XCTAssertFalse(DeinterlaceMode.frame.isFieldRate)
+    }
+
+    /// idet's counts make a verdict only on a clear (two-thirds) majority of the decided frames.
+    func testInterlaceDetectionVerdict() {
+        func verdict(_ tff: Int, _ bff: Int, _ progressive: Int, _ undetermined: Int = 0) -> FieldOrder? {
+            InterlaceDetection(frames: tff + bff + progressive + undetermined, topFieldFirst: tff, bottomFieldFirst: bff,
+                               progressive: progressive, undetermined: undetermined).verdict
         }
+        XCTAssertEqual(verdict(200, 0, 0), .topFieldFirst, "woven fields, top first")
+        XCTAssertEqual(verdict(0, 150, 40, 10), .bottomFieldFirst, "bottom first with some still frames")
+        XCTAssertEqual(verdict(0, 17, 158, 25), .progressive)
+        XCTAssertNil(verdict(48, 44, 8), "progressive fine detail reads as both parities: no verdict")
+        XCTAssertNil(verdict(109, 83, 9), "a majority of the parities but not a clear one")
+        XCTAssertNil(verdict(0, 0, 0, 200), "a still picture says nothing")
+        XCTAssertNil(verdict(9, 0, 0, 191), "too few decided frames")
+        XCTAssertEqual(verdict(134, 0, 67), .topFieldFirst, "exactly two thirds is clear")
+        XCTAssertNil(verdict(133, 0, 67))
     }
 
     func testExactErrors() {

@@ -22,19 +22,28 @@ final class SegmentExactnessTests: XCTestCase {
     }
 
     /// Decodes every segment with a fresh decoder (as extractors do) and compares with the straight decode.
-    func assertSegmentsEqualStraightDecode(_ path: String, targetSeconds: Double = 0.5, deinterlace: FieldOrder? = nil,
-                                           file: StaticString = #filePath, line: UInt = #line) throws {
+    /// `fieldRate`: deinterlaced one frame per field, segments on the field timeline (as a field-rate
+    /// plan states them); the lookahead frame is checked too (the next segment's first field).
+    @discardableResult
+    func assertSegmentsEqualStraightDecode(_ path: String, targetSeconds: Double = 0.5, deinterlace: FieldOrder? = nil, fieldRate: Bool = false,
+                                           file: StaticString = #filePath, line: UInt = #line) throws -> [VideoFrame] {
         let probe = try MediaProbe.probe(path: path)
-        let segments = SegmentPlanner.segments(index: probe.index, timeBase: probe.video.timeBase, targetSeconds: targetSeconds)
+        var segments = SegmentPlanner.segments(index: probe.index, timeBase: probe.video.timeBase, targetSeconds: targetSeconds)
+        if fieldRate { segments = segments.map(\.onFieldTimeline) }
         XCTAssertGreaterThan(segments.count, 2, "\(path): several segments", file: file, line: line)
         var straight: [VideoFrame] = []
-        try SegmentDecoder(path: path, workingPixelFormat: "yuv420p", deinterlace: deinterlace).decodeAll { straight.append($0) }
-        XCTAssertEqual(straight.count, probe.video.frameCount, "\(path): straight decode vs packet index", file: file, line: line)
+        try SegmentDecoder(path: path, workingPixelFormat: "yuv420p", deinterlace: deinterlace, fieldRate: fieldRate).decodeAll { straight.append($0) }
+        XCTAssertEqual(straight.count, probe.video.frameCount * (fieldRate ? 2 : 1), "\(path): straight decode vs packet index", file: file, line: line)
         var seen = 0
         for segment in segments {
             var frames: [VideoFrame] = []
-            let decoder = try SegmentDecoder(path: path, workingPixelFormat: "yuv420p", deinterlace: deinterlace)
-            try decoder.decode(segment: segment, lookahead: false) { frames.append($0) }
+            let decoder = try SegmentDecoder(path: path, workingPixelFormat: "yuv420p", deinterlace: deinterlace, fieldRate: fieldRate)
+            try decoder.decode(segment: segment, lookahead: fieldRate && !segment.isLast) { frames.append($0) }
+            if fieldRate && !segment.isLast, let lookahead = frames.popLast() {
+                let next = straight[seen + frames.count]
+                XCTAssertEqual(lookahead.pts, next.pts, "\(path) segment \(segment.index): lookahead is the next segment's first field", file: file, line: line)
+                XCTAssertTrue(lookahead.data == next.data, "\(path) segment \(segment.index): lookahead pixels", file: file, line: line)
+            }
             XCTAssertEqual(decoder.entriesMissed, [], "\(path): the pre-roll seek entered every segment (no decode from the start)",
                            file: file, line: line)
             let expected = Array(straight.dropFirst(seen).prefix(frames.count))
@@ -46,6 +55,7 @@ final class SegmentExactnessTests: XCTestCase {
             seen += frames.count
         }
         XCTAssertEqual(seen, straight.count, "\(path): the segments cover every frame once", file: file, line: line)
+        return straight
     }
 
     func testMPEG2ProgramStreamWithOpenGOPsAtAnOddSize() throws {
@@ -70,6 +80,32 @@ final class SegmentExactnessTests: XCTestCase {
         }
         let progressive = try clip("p.mpg", video: ["-c:v", "mpeg2video", "-g", "12"], audio: ["-c:a", "mp2"], extra: ["-f", "vob"])
         XCTAssertEqual(try MediaProbe.probe(path: progressive).video.fieldOrder, .progressive)
+    }
+
+    /// Field rate: two frames per source frame, at `2·pts_i` and `pts_i + pts_{i+1}` on the halved
+    /// time base (the last frame's second field half the previous interval after it), and pictures
+    /// equal to `ffmpeg -vf bwdif=mode=send_field` of the same file, in both field orders.
+    func testFieldRateDeinterlacingSegmentsEqualStraightDecodeAndFFmpeg() throws {
+        for (name, top, order) in [("tff.mpg", "1", FieldOrder.topFieldFirst), ("bff.mpg", "0", .bottomFieldFirst)] {
+            let path = try clip(name, video: ["-c:v", "mpeg2video", "-g", "12", "-bf", "2", "-q:v", "4", "-flags", "+ilme+ildct", "-top", top],
+                                audio: ["-c:a", "mp2"], size: "720x576", extra: ["-f", "vob"])
+            let fields = try assertSegmentsEqualStraightDecode(path, deinterlace: order, fieldRate: true)
+            var source: [Int64] = []
+            try SegmentDecoder(path: path, workingPixelFormat: "yuv420p").decodeAll { source.append($0.pts) }
+            let next = Array(source.dropFirst()) + [2 * source.last! - source[source.count - 2]]
+            XCTAssertEqual(fields.map(\.pts), zip(source, next).flatMap { [2 * $0, $0 + $1] }, "\(name): field times")
+            let parity = order == .topFieldFirst ? "tff" : "bff"
+            let rawPath = "\(path).yuv"
+            try MediaChecks.run("/usr/bin/ffmpeg", ["-v", "error", "-i", path, "-vf", "bwdif=mode=send_field:parity=\(parity):deint=all",
+                                                    "-f", "rawvideo", "-pix_fmt", "yuv420p", rawPath])
+            let reference = [UInt8](try Data(contentsOf: URL(fileURLWithPath: rawPath)))
+            let size = fields[0].data.count
+            XCTAssertEqual(reference.count, fields.count * size, "\(name): FFmpeg made as many fields")
+            let differing = fields.indices.filter { i in
+                (i + 1) * size > reference.count || fields[i].data != Array(reference[(i * size)..<((i + 1) * size)])
+            }
+            XCTAssertEqual(differing, [], "\(name): fields whose pixels differ from FFmpeg's bwdif send_field")
+        }
     }
 
     func testH264AndHEVCWithBFramesInMP4AndMOV() throws {
@@ -119,22 +155,6 @@ final class SegmentExactnessTests: XCTestCase {
 /// Deinterlacing removes combing: a moving pattern woven into interlaced frames (each frame's two
 /// fields 1/50 s apart) shows combs on every moving edge; through bwdif it does not.
 final class DeinterlaceTests: XCTestCase {
-    /// Share of luma pixels that stick out from both vertical neighbours the same way by more than
-    /// 12 levels: the line-by-line zigzag of two fields from different moments.
-    static func combing(_ frame: VideoFrame) -> Double {
-        let (w, h) = (frame.width, frame.height)
-        var combed = 0
-        frame.data.withUnsafeBufferPointer { y in
-            for row in 1..<(h - 1) {
-                for x in 0..<w {
-                    let c = Int(y[row * w + x]), up = Int(y[(row - 1) * w + x]), down = Int(y[(row + 1) * w + x])
-                    if (c - up) * (c - down) > 144 { combed += 1 }
-                }
-            }
-        }
-        return Double(combed) / Double(w * (h - 2))
-    }
-
     func testDeinterlacedFramesShowNoCombing() throws {
         let dir = try MediaChecks.temporaryDirectory("comb")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -151,8 +171,8 @@ final class DeinterlaceTests: XCTestCase {
         try SegmentDecoder(path: path, workingPixelFormat: "yuv420p").decodeAll { raw.append($0) }
         try SegmentDecoder(path: path, workingPixelFormat: "yuv420p", deinterlace: .topFieldFirst).decodeAll { clean.append($0) }
         XCTAssertEqual(raw.count, clean.count, "one frame out per frame in")
-        let before = raw.map(Self.combing).reduce(0, +) / Double(raw.count)
-        let after = clean.map(Self.combing).reduce(0, +) / Double(clean.count)
+        let before = MediaChecks.combing(raw)
+        let after = MediaChecks.combing(clean)
         print(String(format: "combed pixels: %.4f woven, %.4f deinterlaced", before, after))
         XCTAssertGreaterThan(before, 0.01, "the woven source is visibly combed")
         XCTAssertLessThan(after, before / 5, "bwdif removes the combing")

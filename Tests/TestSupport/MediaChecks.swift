@@ -64,6 +64,27 @@ public enum MediaChecks {
     @discardableResult
     public static func run(_ tool: String, _ arguments: [String]) throws -> String { try ExternalTool.run(tool, arguments) }
 
+    /// Combing: the share of luma pixels that stick out from both vertical neighbours the same way
+    /// by more than 12 levels — the line-by-line zigzag of two fields from different moments.
+    public static func combing(_ frame: VideoFrame) -> Double {
+        let (w, h) = (frame.width, frame.height)
+        var combed = 0
+        frame.data.withUnsafeBufferPointer { y in
+            for row in 1..<(h - 1) {
+                for x in 0..<w {
+                    let c = Int(y[row * w + x]), up = Int(y[(row - 1) * w + x]), down = Int(y[(row + 1) * w + x])
+                    if (c - up) * (c - down) > 144 { combed += 1 }
+                }
+            }
+        }
+        return Double(combed) / Double(w * (h - 2))
+    }
+
+    /// Mean combing over frames.
+    public static func combing(_ frames: [VideoFrame]) -> Double {
+        frames.map { combing($0) }.reduce(0, +) / Double(max(frames.count, 1))
+    }
+
     /// A fresh temporary directory for one test.
     public static func temporaryDirectory(_ name: String) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("reframe-\(name)-\(UUID().uuidString.prefix(8))").path

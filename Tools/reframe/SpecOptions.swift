@@ -17,7 +17,7 @@ struct SpecOptions: ParsableArguments {
     @Option(help: "Constant rate factor.") var crf = 18
     @Option(help: "Encoder preset.") var preset = "medium"
     @Option(name: .customLong("pix-fmt"), help: "Output pixel format.") var pixelFormat = "yuv420p"
-    @Option(help: "Interlaced sources: auto (when the stream says so), off or frame (bwdif, before any other stage).")
+    @Option(help: "Interlaced sources: auto (when the stream says so or its pictures show it), off, frame (one frame per frame) or field (one per field: 50p from 25i); bwdif, before any other stage.")
     var deinterlace: String?
     @Option(help: "Audio: copy, drop or stretch (slow motion: time-stretched to the new duration, pitch kept; same as copy otherwise). Default: drop for slow motion, copy otherwise.") var audio: String?
 
@@ -32,7 +32,7 @@ struct SpecOptions: ParsableArguments {
             return mode
         }
         let deinterlaceMode = try deinterlace.map { value -> DeinterlaceMode in
-            guard let mode = DeinterlaceMode(rawValue: value) else { throw ValidationError("--deinterlace must be auto, off or frame, not '\(value)'") }
+            guard let mode = DeinterlaceMode(rawValue: value) else { throw ValidationError("--deinterlace must be auto, off, frame or field, not '\(value)'") }
             return mode
         }
         let spec = JobSpec(source: source, output: output, upscale: upscale.map { UpscaleSpec(factor: $0, model: model, noise: noise) },
