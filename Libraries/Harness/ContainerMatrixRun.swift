@@ -19,6 +19,8 @@ public struct ContainerMatrixRun: Sendable {
         /// Largest difference between an output frame's time and its source frame's (both from the first frame), seconds.
         public var worstTimingError = 0.0
         public var deinterlaced: FieldOrder?
+        /// The field order came from idet, not from the stream.
+        public var interlaceDetected = false
         /// Luma PSNR of the worst frame against `ffmpeg -vf [bwdif,]scale=…:flags=lanczos`.
         public var worstPSNR = 0.0
         public var sourceAudio = ""
@@ -42,7 +44,7 @@ public struct ContainerMatrixRun: Sendable {
             let tone = toneHz.map { String(format: "%.0f Hz", $0) } ?? "no tone"
             return String(format: "%@  %@  %d segments, %d→%d frames, timing ±%.1f ms, vs ffmpeg %@ dB%@, audio %@ %@, %.1f s",
                           passed ? "ok  " : "FAIL", name, segments, sourceFrames, outputFrames, worstTimingError * 1000, psnr,
-                          deinterlaced.map { " (bwdif \($0.rawValue))" } ?? "", audio, tone, seconds)
+                          deinterlaced.map { " (bwdif \($0.rawValue), \(interlaceDetected ? "detected by idet" : "marked"))" } ?? "", audio, tone, seconds)
                 + (passed ? "" : " — " + problems.joined(separator: "; "))
         }
     }
@@ -78,6 +80,7 @@ public struct ContainerMatrixRun: Sendable {
             let id = try await pipeline.run(spec: JobSpec(source: c.file, output: output, upscale: UpscaleSpec(factor: 2)), interval: 0.05)
             if run == 1, let job = try await pipeline.context.jobs.job(id), let plan = job.plan {
                 (r.segments, r.deinterlaced, r.notes) = (plan.segments.count, plan.deinterlace, job.notes)
+                r.interlaceDetected = plan.video.fieldOrderDetected
             }
             outputs.append("\(directory)/\(output)")
         }
@@ -140,8 +143,10 @@ public struct ContainerMatrixRun: Sendable {
     }
 
     static func audioCodec(_ path: String) throws -> String {
-        try ExternalTool.run("/usr/bin/ffprobe", ["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=codec_name", "-of", "csv=p=0", path])
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        // A transport stream lists its streams twice (under its program too): the first line names it.
+        try ExternalTool.run("/usr/bin/ffprobe", ["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=codec_name",
+                                                  "-of", "default=nw=1:nk=1", path])
+            .split(separator: "\n").first.map(String.init) ?? ""
     }
 
     /// From the first audio packet's start to the last one's end (containers disagree on stream durations).

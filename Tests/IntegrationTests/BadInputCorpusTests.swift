@@ -36,33 +36,15 @@ final class BadInputCorpusTests: XCTestCase {
     }
 
     func testEveryBadInputEndsWithItsErrorAndLeavesNothingBehind() async throws {
-        var logger = Logger(label: "corpus")
-        logger.logLevel = .error
-        let bus = try RabbitBus(url: cluster.amqpURL, names: QueueNames(prefix: cluster.prefix), logger: logger)
+        let outcomes = try await BadInputCorpusRun(amqpURL: cluster.amqpURL, redisURL: cluster.redisURL,
+                                                   names: QueueNames(prefix: cluster.prefix)).run()
+        for o in outcomes {
+            print("corpus: \(o.name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(o.got)")
+            XCTAssertEqual(o.got, o.expected, o.name)
+            XCTAssertFalse(o.got.contains(root), "\(o.name): no server path in \(o.got)")
+        }
         let jobs = JobStore(kv: try RedisStore(url: cluster.redisURL, connections: 1))
-        var outcomes: [(BadInputCorpus.Case, String)] = []
-        var ids: [String] = []
-        // All at once, as users would: one bad job must not hold up another.
-        for c in BadInputCorpus.cases {
-            let id = UUID().uuidString.lowercased()
-            ids.append(id)
-            let queue = bus.names.queue(c.queue.rawValue)
-            try await bus.publish(c.body, to: queue, headers: c.queue == .ingest ? [IngestHandler.jobIdHeader: id] : [:])
-        }
-        let jobIds = zip(BadInputCorpus.cases, ids).filter { $0.0.queue == .ingest }.map(\.1)
-        let ends = try await finalStates(jobIds, jobs: jobs)
-        for (c, id) in zip(BadInputCorpus.cases, ids) where c.queue == .ingest { outcomes.append((c, ends[id] ?? "(not finished)")) }
-        let letters = try await bus.drainDeadLetters(limit: 1000)
-        for c in BadInputCorpus.cases where c.queue != .ingest {
-            let reason = letters.first { $0.body == c.body && $0.sourceQueue == bus.names.queue(c.queue.rawValue) }?.reason
-            outcomes.append((c, reason ?? "(no dead letter)"))
-        }
-        for (c, got) in outcomes {
-            print("corpus: \(c.name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(got)")
-            XCTAssertEqual(got, c.expected, c.name)
-            XCTAssertFalse(got.contains(root), "\(c.name): no server path in \(got)")
-        }
-        await bus.close()
+        let jobIds = outcomes.compactMap(\.jobId)
         XCTAssertTrue(cluster.allRunning, "no service died: \(cluster.ended)")
         // Nothing of any case is left in the store but its job record (which says why it failed).
         for id in jobIds {
@@ -82,19 +64,5 @@ final class BadInputCorpusTests: XCTestCase {
         let worst = try zip(ours, theirs).map { try PictureQuality.psnr($0, $1) }.min() ?? 0
         print("corpus: good job against ffmpeg -vf scale=…:flags=lanczos: worst luma PSNR \(String(format: "%.1f", worst)) dB")
         XCTAssertGreaterThan(worst, 35, "the good job's pictures match FFmpeg's Lanczos")
-    }
-
-    /// Each job's end, by id: its error when it failed, "done" when it finished (jobs still
-    /// running after 3 minutes are left out).
-    func finalStates(_ ids: [String], jobs: JobStore) async throws -> [String: String] {
-        var ends: [String: String] = [:]
-        let deadline = Date().addingTimeInterval(180)
-        while Date() < deadline, ends.count < ids.count {
-            for id in ids where ends[id] == nil {
-                if let job = try await jobs.job(id), job.state.isFinal { ends[id] = job.state == .done ? "done" : (job.error ?? "(failed without an error)") }
-            }
-            try await Task.sleep(nanoseconds: 200_000_000)
-        }
-        return ends
     }
 }

@@ -51,24 +51,6 @@ final class EmbeddedPipelineTests: XCTestCase {
         XCTAssertEqual(inFlight, 0)
     }
 
-    /// The neural upscaler behind the same stage: a small real-network job end to end (the model
-    /// files come from `reframe models fetch`, which the test command runs).
-    func testNeuralUpscaleEndToEnd() async throws {
-        var o = SyntheticClip.Options()
-        o.frames = 12
-        o.width = 96
-        o.height = 64
-        o.keyframeInterval = 6
-        try SyntheticClip.write(path: "\(dir)/small.mp4", options: o)
-        let pipeline = EmbeddedPipeline(mediaRoot: dir, settings: settings, logger: logger)
-        let spec = JobSpec(source: "small.mp4", output: "anime.mp4", upscale: UpscaleSpec(factor: 2, model: "realesr-animevideov3"))
-        _ = try await pipeline.run(spec: spec, interval: 0.05)
-        let out = try MediaChecks.summary("\(dir)/anime.mp4")
-        XCTAssertEqual([out.width, out.height], [192, 128])
-        XCTAssertEqual(out.frameCount, 12)
-        XCTAssertEqual(out.audioStreams, 1)
-    }
-
     func testVariableFrameRateTimingIsKept() async throws {
         let o = try clip(frames: 30, vfr: true)
         let pipeline = EmbeddedPipeline(mediaRoot: dir, settings: settings, logger: logger)

@@ -86,7 +86,7 @@ public enum BadInputCorpus {
     /// Writes the files the cases name into the media root (with ffmpeg's CLI where a real file is needed).
     public static func writeFiles(into root: String) throws {
         let fm = FileManager.default
-        func ffmpeg(_ args: [String]) throws { try MediaChecks.run("/usr/bin/ffmpeg", ["-v", "error", "-y"] + args) }
+        func ffmpeg(_ args: [String]) throws { try ExternalTool.run("/usr/bin/ffmpeg", ["-v", "error", "-y"] + args) }
         let src = ["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25:duration=2", "-f", "lavfi", "-i", "sine=duration=2"]
         try ffmpeg(src + ["-c:v", "libx264", "-g", "12", "-c:a", "aac", "-movflags", "+faststart", "\(root)/good.mp4"])
         try ffmpeg(src + ["-c:v", "mpeg2video", "-c:a", "mp2", "\(root)/good.ts"])
