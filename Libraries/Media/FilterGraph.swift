@@ -59,7 +59,16 @@ public final class FilterGraph {
 
     /// Returns every frame available now (pts in `outputTimeBase`).
     public func pull() throws -> [VideoFrame] {
-        var out: [VideoFrame] = []
+        try drain { frame in
+            VideoFrame(width: Int(frame.pointee.width), height: Int(frame.pointee.height),
+                       pixelFormat: PixelFormat.name(AVPixelFormat(rawValue: frame.pointee.format)),
+                       data: try PixelFormat.copy(frame), pts: frame.pointee.pts)
+        }
+    }
+
+    /// Takes every frame the sink holds now, each read by `body` before it is released.
+    func drain<T>(_ body: (UnsafeMutablePointer<AVFrame>) throws -> T) throws -> [T] {
+        var out: [T] = []
         guard let avFrame = av_frame_alloc() else { throw MediaError.libav("allocate", code: reframe_averror_enomem()) }
         var f: UnsafeMutablePointer<AVFrame>? = avFrame
         defer { av_frame_free(&f) }
@@ -68,9 +77,7 @@ public final class FilterGraph {
             if status == averrorEAGAIN || status == averrorEOF { return out }
             try check(status, "pull frame")
             defer { av_frame_unref(avFrame) }
-            out.append(VideoFrame(width: Int(avFrame.pointee.width), height: Int(avFrame.pointee.height),
-                                  pixelFormat: PixelFormat.name(AVPixelFormat(rawValue: avFrame.pointee.format)),
-                                  data: try PixelFormat.copy(avFrame), pts: avFrame.pointee.pts))
+            out.append(try body(avFrame))
         }
     }
 }
@@ -79,22 +86,14 @@ extension FilterGraph {
     /// Pulls every frame available now and returns only the metadata the filters attached to each
     /// (an analysis filter's findings, e.g. idet's `lavfi.idet.*`), without copying pixels.
     public func pullMetadata() throws -> [[String: String]] {
-        var out: [[String: String]] = []
-        guard let avFrame = av_frame_alloc() else { throw MediaError.libav("allocate", code: reframe_averror_enomem()) }
-        var f: UnsafeMutablePointer<AVFrame>? = avFrame
-        defer { av_frame_free(&f) }
-        while true {
-            let status = av_buffersink_get_frame(sink, avFrame)
-            if status == averrorEAGAIN || status == averrorEOF { return out }
-            try check(status, "pull frame")
-            defer { av_frame_unref(avFrame) }
+        try drain { frame in
             var entries: [String: String] = [:]
             var entry: UnsafeMutablePointer<AVDictionaryEntry>?
-            while let e = av_dict_get(avFrame.pointee.metadata, "", entry, AV_DICT_IGNORE_SUFFIX) {
+            while let e = av_dict_get(frame.pointee.metadata, "", entry, AV_DICT_IGNORE_SUFFIX) {
                 entries[String(cString: e.pointee.key)] = String(cString: e.pointee.value)
                 entry = e
             }
-            out.append(entries)
+            return entries
         }
     }
 }

@@ -11,7 +11,11 @@ import Store
 /// Lost connections are logged and re-established by the clients; a service that cannot go on
 /// (bad configuration, no broker or store at start, a consumer that stopped) logs why and exits 1.
 public enum ServiceMain {
-    public static func run(_ handlers: any StageHandler...) async {
+    /// Services a process runs beside its stage workers (an HTTP API, a metrics endpoint), made
+    /// from the same context and configuration, so they share one lifecycle and one shutdown.
+    public typealias Peers = @Sendable (StageContext, ServiceConfiguration) throws -> [any Service]
+
+    public static func run(_ handlers: any StageHandler..., peers: Peers = { _, _ in [] }) async {
         ProcessSignals.ignoreBrokenPipe()
         let name = handlers.map(\.stage.rawValue).joined(separator: "+")
         var logger = Logger(label: "reframe.\(name)")
@@ -28,8 +32,9 @@ public enum ServiceMain {
                 (0..<config.workers).map { _ in ServiceWorker(worker: StageWorker(handler: handler, context: context, inHand: inHand)) }
             }
             // The grace timer last: the group shuts services down in reverse, so it starts first.
+            // Peers first: they stop last, so health and metrics answer while the workers drain.
             let grace = ShutdownGrace(grace: config.shutdownGrace, inHand: inHand, logger: logger)
-            let group = ServiceGroup(services: workers + [DeadLetterRecorder(context: context), grace],
+            let group = ServiceGroup(services: try peers(context, config) + workers + [DeadLetterRecorder(context: context), grace],
                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
             await bus.close()

@@ -17,6 +17,9 @@
 // Macros Swift cannot import.
 /// Serves every allocation of `bytes` or more from fresh zero-filled pages (see LibavRuntime).
 static inline int reframe_fix_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
+/// Fills every smaller heap allocation with zeros when it is made (glibc's M_PERTURB: the
+/// complement of 0xff), so nothing read before it is written depends on what was freed there.
+static inline int reframe_zero_fill_allocations(void) { return mallopt(M_PERTURB, 0xff); }
 static inline int reframe_averror_eagain(void) { return AVERROR(EAGAIN); }
 static inline int reframe_averror_eof(void) { return AVERROR_EOF; }
 static inline int reframe_averror_enomem(void) { return AVERROR(ENOMEM); }
