@@ -42,6 +42,8 @@ public struct ExtractHandler: StageHandler {
             refs = chunks
         } else {
             let (chunks, frames) = try await extract(segment: plan.segments[index], plan: plan, context: context)
+            // Cancelled while extracting: the segment is not done; the worker purges what was stored.
+            if try await jobs.state(message.jobId) == .cancelled { return StageOutcome(next: []) }
             CrashPoint.strike(.afterStore, stage, logger: context.logger)
             try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: frames, chunks: chunks))
             CrashPoint.strike(.afterMark, stage, logger: context.logger)
@@ -90,6 +92,8 @@ public struct ExtractHandler: StageHandler {
             refs.append(ref)
             first += chunk.frames.count
             if let only, only != ref.index { continue }
+            // A cancelled job stores no more of its segment (checked per chunk: a segment holds seconds of frames).
+            if only == nil, try await context.jobs.state(plan.jobId) == .cancelled { break }
             try await waitForRoom(budget, jobId: plan.jobId, context: context)
             try await context.jobs.putChunk(key: Keys.chunk(plan.jobId, stage: .extract, chunk: ref.index), jobId: plan.jobId,
                                             manifest: manifest, frames: frames.map(\.frame))

@@ -89,7 +89,7 @@ public struct StageWorker: Service {
         let outcome = try await handler.process(delivery, context: context)
         // A job cancelled while this step ran had its frames purged before the step stored its
         // output: purge again and pass nothing on, so no key of it outlives the cancel.
-        if let message, handler.stage != .ingest, try await context.jobs.job(message.jobId)?.state == .cancelled {
+        if let message, handler.stage != .ingest, try await context.jobs.state(message.jobId) == .cancelled {
             try await context.jobs.purgeFrames(jobId: message.jobId)
             try await delivery.ack()
             logger.info("job cancelled while this step ran; its output is dropped")

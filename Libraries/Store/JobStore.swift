@@ -91,6 +91,11 @@ public struct JobStore: Sendable {
             created: string("created").flatMap(Self.date), updated: string("updated").flatMap(Self.date))
     }
 
+    /// The job's state alone (nil: no such job), without reading its spec and plan.
+    public func state(_ id: String) async throws -> JobState? {
+        try await kv.hashGet(Keys.job(id), "state").map { JobState(rawValue: String(decoding: $0, as: UTF8.self)) ?? .failed }
+    }
+
     public func plan(_ id: String) async throws -> JobPlan {
         guard let plan = try await job(id)?.plan else { throw StoreError.missing("job \(id) has no plan (expired or never ingested)") }
         return plan
