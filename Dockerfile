@@ -17,14 +17,15 @@ RUN apt-get update \
       libswresample-dev libavfilter-dev libzstd-dev zlib1g-dev libdnnl-dev python3-pip \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Dependencies first, so a source change does not re-resolve packages.
+# The manifest names every target's folder, tests included, so all of them come in.
 COPY Package.swift ./
-RUN swift package resolve
 COPY Libraries Libraries
 COPY Services Services
 COPY Tools Tools
 COPY Tests Tests
-RUN swift build -c release --static-swift-stdlib \
+# The build folder is a cache mount: rebuilding after a source change compiles only what changed.
+RUN --mount=type=cache,target=/src/.build \
+    swift build -c release --static-swift-stdlib \
  && mkdir -p /out/bin \
  && for p in Ingest Extractor Upscaler Interpolator Assembler reframe; do \
       cp "$(swift build -c release --show-bin-path)/$p" /out/bin/; done
