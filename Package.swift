@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // Tests only: reads compose/ and compose/k8s to keep them in step with the code.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C shims: headers plus the few helpers Swift cannot call directly (variadics, macros, tables).
@@ -89,7 +91,7 @@ let package = Package(
         .testTarget(name: "EnhanceTests", dependencies: ["Enhance", "Neural", "OneDNN", "Core", "Media", "TestSupport"], path: "Tests/EnhanceTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Enhance", "TestSupport"], path: "Tests/MediaTests"),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "AMQP", "Redis", "TestSupport"], path: "Tests/PipelineTests"),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "AMQP", "Redis", "TestSupport", .product(name: "Yams", package: "Yams")], path: "Tests/PipelineTests"),
         .testTarget(name: "IntegrationTests", dependencies: ["Pipeline", "AMQP", "Redis", "TestSupport"], path: "Tests/IntegrationTests"),
     ]
 )

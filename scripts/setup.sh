@@ -13,3 +13,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 command -v swift >/dev/null || { echo "setup: swift is not on PATH" >&2; exit 1; }
+# The deployment checks' Python tools (pinned wheels, SHA-256 checked; a no-op when cached).
+"$(dirname "$0")/deploy-checks.sh" install

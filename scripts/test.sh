@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/fetch-media.sh >/dev/null
+# compose/ and compose/k8s against their schemas (no engine or cluster needed).
+scripts/deploy-checks.sh
 
 # Free ports: RabbitMQ also needs AMQP+1000 (epmd) and AMQP+20000 (distribution).
 read -r AMQP_PORT REDIS_PORT < <(python3 - <<'PY'

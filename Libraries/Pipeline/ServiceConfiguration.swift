@@ -26,48 +26,56 @@ public struct ServiceConfiguration: Sendable {
     /// finish; a service still busy then (a stalled Redis, a long model run) exits anyway and the
     /// broker redelivers its unacked message. Below the 30 s most supervisors wait before SIGKILL.
     public var shutdownGrace: Double = 20
+    /// `REFRAME_HTTP_PORT`: the Ingest's HTTP API.
+    public var httpPort = ServiceConfiguration.defaultHTTPPort
+    /// `REFRAME_METRICS_PORT`: /metrics, /healthz and /readyz of this service; none when unset.
+    public var metricsPort: Int?
     public var settings = StageSettings()
+
+    public static let defaultHTTPPort = 8080
 
     public init() {}
 
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> ServiceConfiguration {
         var c = ServiceConfiguration()
-        if let v = env["REFRAME_AMQP_URL"] { c.amqpURL = v }
-        if let v = env["REFRAME_REDIS_URL"] { c.redisURL = v }
-        if let v = env["REFRAME_MEDIA_ROOT"] { c.mediaRoot = v }
-        if let v = env["REFRAME_QUEUE_PREFIX"] {
+        if let v = env[.amqpURL] { c.amqpURL = v }
+        if let v = env[.redisURL] { c.redisURL = v }
+        if let v = env[.mediaRoot] { c.mediaRoot = v }
+        if let v = env[.queuePrefix] {
             guard v.range(of: "^[A-Za-z0-9_.-]{1,100}$", options: .regularExpression) != nil else {
                 throw ConfigurationError("REFRAME_QUEUE_PREFIX '\(v)' may hold only letters, digits, '.', '_' and '-'")
             }
             c.queuePrefix = v
         }
-        c.deliveryLimit = try int(env, "REFRAME_DELIVERY_LIMIT", default: c.deliveryLimit, range: 1...100)
+        c.deliveryLimit = try int(env, .deliveryLimit, default: c.deliveryLimit, range: 1...100)
         c.settings.deliveryLimit = c.deliveryLimit
-        c.workers = try int(env, "REFRAME_WORKERS", default: c.workers, range: 1...64)
-        c.settings.codecThreads = try int(env, "REFRAME_CODEC_THREADS", default: 0, range: 0...256)
-        if let v = env["REFRAME_LOG_LEVEL"] {
+        c.workers = try int(env, .workers, default: c.workers, range: 1...64)
+        c.settings.codecThreads = try int(env, .codecThreads, default: 0, range: 0...256)
+        if let v = env[.logLevel] {
             guard let level = Logger.Level(rawValue: v) else { throw ConfigurationError("REFRAME_LOG_LEVEL '\(v)' is not a log level") }
             c.logLevel = level
         }
-        c.amqpHeartbeat = try int(env, "REFRAME_AMQP_HEARTBEAT_SECONDS", default: c.amqpHeartbeat, range: 1...600)
-        if let v = env["REFRAME_SHUTDOWN_GRACE_SECONDS"] {
+        c.amqpHeartbeat = try int(env, .amqpHeartbeat, default: c.amqpHeartbeat, range: 1...600)
+        if let v = env[.shutdownGrace] {
             guard let seconds = Double(v), seconds >= 0, seconds <= 3600 else { throw ConfigurationError("REFRAME_SHUTDOWN_GRACE_SECONDS must be a number in [0, 3600]") }
             c.shutdownGrace = seconds
         }
-        if let v = env["REFRAME_SEGMENT_SECONDS"] {
+        if let v = env[.segmentSeconds] {
             guard let seconds = Double(v), seconds > 0, seconds <= 600 else { throw ConfigurationError("REFRAME_SEGMENT_SECONDS must be a number in (0, 600]") }
             c.settings.segmentSeconds = seconds
         }
-        c.settings.chunkPolicy.maxFrames = try int(env, "REFRAME_CHUNK_FRAMES", default: c.settings.chunkPolicy.maxFrames, range: 1...10_000)
-        c.settings.finalizeLeaseSeconds = try int(env, "REFRAME_FINALIZE_LEASE_SECONDS", default: c.settings.finalizeLeaseSeconds, range: 3...3600)
-        if let v = env["REFRAME_RETRY_WINDOW_SECONDS"] {
+        c.settings.chunkPolicy.maxFrames = try int(env, .chunkFrames, default: c.settings.chunkPolicy.maxFrames, range: 1...10_000)
+        c.settings.finalizeLeaseSeconds = try int(env, .finalizeLease, default: c.settings.finalizeLeaseSeconds, range: 3...3600)
+        if let v = env[.retryWindow] {
             guard let seconds = Double(v), seconds >= 0, seconds <= 3600 else { throw ConfigurationError("REFRAME_RETRY_WINDOW_SECONDS must be a number in [0, 3600]") }
             c.settings.transientRetryWindow = seconds
         }
-        if let v = env["REFRAME_INFLIGHT_MB"] {
+        if let v = env[.inFlightMB] {
             guard let mb = Int64(v), mb > 0 else { throw ConfigurationError("REFRAME_INFLIGHT_MB must be a positive integer") }
             c.settings.jobInFlightBudget = mb << 20
         }
+        c.httpPort = try int(env, .httpPort, default: c.httpPort, range: 1...65535)
+        if env[.metricsPort] != nil { c.metricsPort = try int(env, .metricsPort, default: 0, range: 1...65535) }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: c.mediaRoot, isDirectory: &isDir), isDir.boolValue else {
             throw ConfigurationError("REFRAME_MEDIA_ROOT '\(c.mediaRoot)' is not a directory")
@@ -75,13 +83,47 @@ public struct ServiceConfiguration: Sendable {
         return c
     }
 
-    private static func int(_ env: [String: String], _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+    private static func int(_ env: [String: String], _ variable: Variable, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        let name = variable.rawValue
         guard let raw = env[name] else { return value }
         guard let v = Int(raw), range.contains(v) else { throw ConfigurationError("\(name) must be an integer in \(range), got '\(raw)'") }
         return v
     }
 
     public var queueNames: QueueNames { QueueNames(prefix: queuePrefix) }
+}
+
+extension ServiceConfiguration {
+    /// Every environment variable an operator may give a service: the compose file and the cluster
+    /// manifests may set these and no others (a test holds them to it). `fromEnvironment` reads its
+    /// own through this list; the last four are read where they act (Assembler main, Enhance).
+    public enum Variable: String, CaseIterable, Sendable {
+        case amqpURL = "REFRAME_AMQP_URL"
+        case redisURL = "REFRAME_REDIS_URL"
+        case mediaRoot = "REFRAME_MEDIA_ROOT"
+        case queuePrefix = "REFRAME_QUEUE_PREFIX"
+        case deliveryLimit = "REFRAME_DELIVERY_LIMIT"
+        case workers = "REFRAME_WORKERS"
+        case codecThreads = "REFRAME_CODEC_THREADS"
+        case logLevel = "REFRAME_LOG_LEVEL"
+        case amqpHeartbeat = "REFRAME_AMQP_HEARTBEAT_SECONDS"
+        case shutdownGrace = "REFRAME_SHUTDOWN_GRACE_SECONDS"
+        case segmentSeconds = "REFRAME_SEGMENT_SECONDS"
+        case chunkFrames = "REFRAME_CHUNK_FRAMES"
+        case finalizeLease = "REFRAME_FINALIZE_LEASE_SECONDS"
+        case retryWindow = "REFRAME_RETRY_WINDOW_SECONDS"
+        case inFlightMB = "REFRAME_INFLIGHT_MB"
+        case httpPort = "REFRAME_HTTP_PORT"
+        case metricsPort = "REFRAME_METRICS_PORT"
+        case assemblerRole = "REFRAME_ASSEMBLER_ROLE"
+        case modelDirectory = "REFRAME_MODEL_DIR"
+        case inferenceThreads = "REFRAME_THREADS"
+        case tileMemoryMB = "REFRAME_TILE_MEMORY_MB"
+    }
+}
+
+extension Dictionary where Key == String, Value == String {
+    public subscript(variable: ServiceConfiguration.Variable) -> String? { self[variable.rawValue] }
 }
 
 public struct ConfigurationError: FaultClassifying, CustomStringConvertible, Sendable {

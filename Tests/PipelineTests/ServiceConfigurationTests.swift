@@ -23,4 +23,18 @@ final class ServiceConfigurationTests: XCTestCase {
             }
         }
     }
+
+    func testHTTPAndMetricsPorts() throws {
+        let defaults = try ServiceConfiguration.fromEnvironment(base)
+        XCTAssertEqual(defaults.httpPort, 8080)
+        XCTAssertNil(defaults.metricsPort)
+        let set = try ServiceConfiguration.fromEnvironment(base.merging(["REFRAME_HTTP_PORT": "18080", "REFRAME_METRICS_PORT": "9093"]) { $1 })
+        XCTAssertEqual(set.httpPort, 18080)
+        XCTAssertEqual(set.metricsPort, 9093)
+        for (name, value) in [("REFRAME_HTTP_PORT", "0"), ("REFRAME_METRICS_PORT", "70000"), ("REFRAME_METRICS_PORT", "")] {
+            XCTAssertThrowsError(try ServiceConfiguration.fromEnvironment(base.merging([name: value]) { $1 })) { error in
+                XCTAssertTrue("\(error)".contains(name), "\(error)")
+            }
+        }
+    }
 }
