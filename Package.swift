@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C shims: headers plus the few helpers Swift cannot call directly (variadics, macros, tables).
@@ -116,6 +117,8 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "Enhance", "TestSupport"], path: "Tests/MediaTests"),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "AMQP", "Redis", "TestSupport"], path: "Tests/PipelineTests"),
         .testTarget(name: "IntegrationTests", dependencies: ["Pipeline", "AMQP", "Redis", "TestSupport",
-                                                            .product(name: "AsyncHTTPClient", package: "async-http-client")], path: "Tests/IntegrationTests"),
+                                                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                            .product(name: "NIOCore", package: "swift-nio"),
+                                                            .product(name: "NIOHTTP1", package: "swift-nio")], path: "Tests/IntegrationTests"),
     ]
 )

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Core
 import Foundation
 import NIOCore
+import NIOHTTP1
 import Pipeline
 import Redis
 import Store
@@ -15,14 +16,14 @@ final class APITests: XCTestCase {
     var dir = ""
     var cluster: ServiceCluster!
 
-    override func setUpWithError() throws {
+    override func setUp() async throws {
         dir = try MediaChecks.temporaryDirectory("api")
         var o = SyntheticClip.Options()
         o.frames = 60
         o.keyframeInterval = 30
         try SyntheticClip.write(path: "\(dir)/clip.mp4", options: o)
         cluster = try ServiceCluster(mediaRoot: dir, extraEnvironment: ["REFRAME_SEGMENT_SECONDS": "1", "REFRAME_CHUNK_FRAMES": "10"])
-        try awaitReady()
+        try await awaitReady()
     }
 
     override func tearDown() {
@@ -60,17 +61,13 @@ final class APITests: XCTestCase {
                                          encode: EncodeSpec(crf: 0, preset: "ultrafast")))
     }
 
-    /// Ingest has bound its port once /healthz answers.
-    func awaitReady() throws {
+    /// Ingest has bound its port once /readyz answers.
+    func awaitReady() async throws {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            let done = expectation(description: "readyz")
-            var status = 0
-            Task { status = (try? await call(.GET, "/readyz", tenant: nil).status) ?? 0; done.fulfill() }
-            wait(for: [done], timeout: 35)
-            if status == 200 { return }
+            if (try? await call(.GET, "/readyz", tenant: nil).status) == 200 { return }
             guard cluster.allRunning else { throw ServiceCluster.Failure.notConfigured("services died: \(cluster.ended)") }
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(nanoseconds: 100_000_000)
         }
         throw ServiceCluster.Failure.notConfigured("Ingest's HTTP API did not answer /readyz within 30 s")
     }
