@@ -17,10 +17,11 @@ struct AuthMiddleware: ServerMiddleware {
             throw APIProblem(.unauthorized, "an Authorization: Bearer token is required", headers: challenge)
         }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", let (hash, entry) = tokens.lookup(String(parts[1])) else {
+        guard parts.count == 2, parts[0].lowercased() == "bearer", let found = tokens.lookup(String(parts[1])) else {
             throw APIProblem(.unauthorized, "the bearer token is not valid", headers: challenge)
         }
-        if let wait = await limiter.take(key: hash, rate: entry.rate) {
+        let entry = found.entry
+        if let wait = await limiter.take(key: found.hash, rate: entry.rate) {
             throw APIProblem(.tooManyRequests, "rate limit of \(entry.rate) requests per second exceeded",
                              headers: [.retryAfter: "\(Int(wait.rounded(.up)))"])
         }
