@@ -20,7 +20,7 @@ struct APIProblem: Error, CustomStringConvertible, Sendable {
 
     /// The response: `type` is about:blank, so `title` is the status phrase (RFC 9457 §4.2.1).
     func response(instance: String?) -> (HTTPResponse, HTTPBody) {
-        let document = Components.Schemas.Problem(type: "about:blank", title: status.reasonPhrase, status: status.code,
+        let document = Components.Schemas.Problem(_type: "about:blank", title: status.reasonPhrase, status: status.code,
                                                   detail: detail, instance: instance)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

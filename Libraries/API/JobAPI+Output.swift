@@ -20,12 +20,12 @@ extension JobAPI {
             do {
                 let range = try ByteRange.parse(header, size: size)
                 return .partialContent(.init(headers: .init(contentRange: "bytes \(range.start)-\(range.end)/\(size)", acceptRanges: "bytes"),
-                                             body: .applicationOctetStream(FileBody.body(path: path, range: range))))
+                                             body: .binary(FileBody.body(path: path, range: range))))
             } catch .unsatisfiable {
                 throw APIProblem(.rangeNotSatisfiable, "range '\(header)' is outside the \(size)-byte output",
                                  headers: [.contentRange: "bytes */\(size)"])
             } catch .unsupported {}
         }
-        return .ok(.init(headers: .init(acceptRanges: "bytes"), body: .applicationOctetStream(FileBody.body(path: path, range: whole))))
+        return .ok(.init(headers: .init(acceptRanges: "bytes"), body: .binary(FileBody.body(path: path, range: whole))))
     }
 }
