@@ -14,6 +14,7 @@ public enum APIServer {
         }
         let router = Router()
         let middlewares: [any ServerMiddleware] = [
+            RawHeaderMiddleware(),
             ProblemMiddleware(logger: logger),
             AuthMiddleware(tokens: configuration.tokens, limiter: RateLimiter()),
             BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes),

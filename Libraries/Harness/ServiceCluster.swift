@@ -21,7 +21,8 @@ public final class ServiceCluster {
     private let pidDirectory: String?
     /// Where Ingest's HTTP API listens (127.0.0.1), a port free when the cluster started.
     public let httpPort: Int
-    /// Bearer tokens of the API tenants `apiTenants`, by tenant, configured for Ingest by their hashes.
+    /// Bearer tokens of the API tenants `apiTenants` (named `<tenant>-<prefix>` in Ingest), by tenant,
+    /// configured for Ingest by their hashes.
     public let apiTokens: [String: String]
     /// The test tenants: two ordinary ones and `slow`, limited to one request per two seconds.
     public static let apiTenants = ["alpha", "beta", "slow"]
@@ -79,7 +80,8 @@ public final class ServiceCluster {
         for tenant in Self.apiTenants {
             let token = "\(tenant)-\(UUID().uuidString)"
             tokens[tenant] = token
-            lines += "\(Self.sha256(token)) \(tenant)\(tenant == "slow" ? " 0.5" : "")\n"
+            // Tenants named per cluster: clusters share one Redis, and a listing must see only its own jobs.
+            lines += "\(Self.sha256(token)) \(tenant)-\(prefix)\(tenant == "slow" ? " 0.5" : "")\n"
         }
         apiTokens = tokens
         // Outside the media root, so no upload can replace it.
