@@ -21,6 +21,14 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         // Tests only: reads compose/ and compose/k8s to keep them in step with the code.
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // HTTP API: the OpenAPI document generates the server, Hummingbird serves it.
+        .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C shims: headers plus the few helpers Swift cannot call directly (variadics, macros, tables).
@@ -67,7 +75,24 @@ let package = Package(
             ],
             path: "Libraries/Pipeline"),
 
-        .executableTarget(name: "Ingest", dependencies: ["Pipeline"], path: "Services/Ingest"),
+        // The authenticated HTTP job API: server stubs generated at build time from openapi.yaml,
+        // so the document and the server cannot drift.
+        .target(
+            name: "API",
+            dependencies: [
+                "Core", "Store", "Pipeline",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Libraries/API",
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]),
+
+        .executableTarget(name: "Ingest", dependencies: ["Pipeline", "API"], path: "Services/Ingest"),
         .executableTarget(name: "Extractor", dependencies: ["Pipeline"], path: "Services/Extractor"),
         .executableTarget(name: "Upscaler", dependencies: ["Pipeline"], path: "Services/Upscaler"),
         .executableTarget(name: "Interpolator", dependencies: ["Pipeline"], path: "Services/Interpolator"),
@@ -81,7 +106,8 @@ let package = Package(
         // tests and `reframe bench faults` drive the same cluster.
         // It also runs the fault scenarios (kill storm, restarts) and checks their results: the job's
         // keys in Redis (Store, Redis) and its pictures against a fault-free run (Media).
-        .target(name: "Harness", dependencies: ["Core", "Store", "Redis", "Media", "Messaging", "Pipeline", .product(name: "Logging", package: "swift-log")],
+        .target(name: "Harness", dependencies: ["Core", "Store", "Redis", "Media", "Messaging", "Pipeline", .product(name: "Logging", package: "swift-log"),
+                                                .product(name: "Crypto", package: "swift-crypto")],
                 path: "Libraries/Harness"),
         // Helpers shared by the test targets: clips made with libav, output inspection, PSNR.
         .target(name: "TestSupport", dependencies: ["Pipeline", "Media", "Core", "Harness"], path: "Tests/TestSupport"),
@@ -92,6 +118,9 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Enhance", "TestSupport"], path: "Tests/MediaTests"),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "AMQP", "Redis", "TestSupport", .product(name: "Yams", package: "Yams")], path: "Tests/PipelineTests"),
-        .testTarget(name: "IntegrationTests", dependencies: ["Pipeline", "AMQP", "Redis", "TestSupport"], path: "Tests/IntegrationTests"),
+        .testTarget(name: "IntegrationTests", dependencies: ["Pipeline", "AMQP", "Redis", "TestSupport",
+                                                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                            .product(name: "NIOCore", package: "swift-nio"),
+                                                            .product(name: "NIOHTTP1", package: "swift-nio")], path: "Tests/IntegrationTests"),
     ]
 )

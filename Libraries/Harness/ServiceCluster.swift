@@ -19,6 +19,14 @@ public final class ServiceCluster {
     public let logDirectory: String?
     /// `$REFRAME_RUN_DIR/services`, where running services are recorded by pid.
     private let pidDirectory: String?
+    /// Where Ingest's HTTP API listens (127.0.0.1), a port free when the cluster started.
+    public let httpPort: Int
+    /// Bearer tokens of the API tenants `apiTenants` (named `<tenant>-<prefix>` in Ingest), by tenant,
+    /// configured for Ingest by their hashes.
+    public let apiTokens: [String: String]
+    /// The test tenants: two ordinary ones and `slow`, limited to one request per two seconds.
+    public static let apiTenants = ["alpha", "beta", "slow"]
+    private let tokensFile: String
 
     public enum Failure: Error, CustomStringConvertible {
         case notConfigured(String)
@@ -64,6 +72,22 @@ public final class ServiceCluster {
         serviceEnv["REFRAME_QUEUE_PREFIX"] = prefix
         serviceEnv["REFRAME_LOG_LEVEL"] = env["REFRAME_TEST_LOG_LEVEL"] ?? "warning"
         serviceEnv["REFRAME_EXIT_WITH_PARENT"] = "1"
+        httpPort = try Self.freePort()
+        serviceEnv["REFRAME_HTTP_HOST"] = "127.0.0.1"
+        serviceEnv["REFRAME_HTTP_PORT"] = String(httpPort)
+        var tokens: [String: String] = [:]
+        var lines = ""
+        for tenant in Self.apiTenants {
+            let token = "\(tenant)-\(UUID().uuidString)"
+            tokens[tenant] = token
+            // Tenants named per cluster: clusters share one Redis, and a listing must see only its own jobs.
+            lines += "\(Self.sha256(token)) \(tenant)-\(prefix)\(tenant == "slow" ? " 0.5" : "")\n"
+        }
+        apiTokens = tokens
+        // Outside the media root, so no upload can replace it.
+        tokensFile = NSTemporaryDirectory() + "reframe-api-tokens-\(prefix).txt"
+        try lines.write(toFile: tokensFile, atomically: true, encoding: .utf8)
+        serviceEnv["REFRAME_API_TOKENS"] = tokensFile
         for (k, v) in extraEnvironment { serviceEnv[k] = v }
         serviceEnvironment = serviceEnv
         self.logDirectory = logDirectory
@@ -79,6 +103,9 @@ public final class ServiceCluster {
     private var instances: [Int32: (label: String, environment: [String: String])] = [:]
 
     private func start(_ name: String, label: String? = nil, environment: [String: String] = [:]) throws {
+        var environment = environment
+        // A second Ingest cannot share the first one's HTTP port.
+        if name == "Ingest", label != nil, environment["REFRAME_HTTP_PORT"] == nil { environment["REFRAME_HTTP_PORT"] = String(try Self.freePort()) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "\(binDir)/\(name)")
         p.environment = serviceEnvironment.merging(environment) { $1 }
@@ -185,6 +212,7 @@ public final class ServiceCluster {
             if let pidDirectory { try? FileManager.default.removeItem(atPath: "\(pidDirectory)/\(p.processIdentifier)") }
         }
         processes = []
+        try? FileManager.default.removeItem(atPath: tokensFile)
     }
 
     /// Starts again every service that ended (as a supervisor would); returns their names.

@@ -19,31 +19,50 @@ public struct IngestHandler: StageHandler {
             throw PermanentFailure("header \(Self.jobIdHeader) '\(chosen)' is not a UUID")
         }
         let id = chosen?.lowercased() ?? UUID().uuidString.lowercased()
-        let jobs = context.jobs
-        // A redelivered spec whose job was already recorded only needs its messages published again.
-        if let existing = try await jobs.job(id) {
-            guard let plan = existing.plan else { return StageOutcome() }
-            return StageOutcome(next: Self.extractMessages(plan))
-        }
         do {
-            let (spec, plan) = try await Self.plan(id: id, specBody: delivery.body, context: context)
-            try await jobs.createJob(id: id, spec: spec, plan: plan)
-            // The job record is both Ingest's output and its mark: one write, so both points are here.
-            CrashPoint.strike(.afterStore, stage, logger: context.logger)
-            CrashPoint.strike(.afterMark, stage, logger: context.logger)
-            context.logger.info("job accepted", metadata: [
-                "job": "\(id)", "segments": "\(plan.segments.count)", "hops": "\(plan.hops.map(\.rawValue).joined(separator: "→"))",
-            ])
+            guard let plan = try await Self.accept(id: id, specBody: delivery.body, tenant: nil, context: context) else { return StageOutcome() }
             return StageOutcome(next: Self.extractMessages(plan))
         } catch let error as SpecError {
-            try await jobs.recordRejected(id: id, specBody: delivery.body, error: error.message)
+            // The client chose the id to read the outcome under it: record why the spec was refused.
+            try await context.jobs.recordRejected(id: id, specBody: delivery.body, error: error.message)
             throw error
+        }
+    }
+
+    /// Creates a job from an HTTP request (`POST /v1/jobs`) through the same code as the AMQP ingest,
+    /// then publishes its extract messages as the worker would. Throws `SpecError` (nothing recorded:
+    /// the client reads the reason in the response) or a store or bus fault.
+    public static func submit(specBody: [UInt8], tenant: String, context: StageContext) async throws -> (id: String, plan: JobPlan) {
+        let id = UUID().uuidString.lowercased()
+        guard let plan = try await accept(id: id, specBody: specBody, tenant: tenant, context: context) else {
+            throw StoreError.corrupt("job \(id) exists without a plan")
+        }
+        for message in extractMessages(plan) { try await context.publish(message) }
+        return (id, plan)
+    }
+
+    /// Validates, plans and records job `id` (owned by `tenant`, nil for AMQP submissions) and returns
+    /// its plan, whose extract messages the caller publishes. A job already recorded (a redelivered
+    /// spec) returns its stored plan, or nil when it has none. A spec or source that cannot be used
+    /// throws `SpecError` with what to change, its paths relative to the media root.
+    static func accept(id: String, specBody: [UInt8], tenant: String?, context: StageContext) async throws -> JobPlan? {
+        let jobs = context.jobs
+        if let existing = try await jobs.job(id) { return existing.plan }
+        do {
+            let (spec, plan) = try await plan(id: id, specBody: specBody, context: context)
+            try await jobs.createJob(id: id, spec: spec, plan: plan, tenant: tenant)
+            // The job record is both Ingest's output and its mark: one write, so both points are here.
+            CrashPoint.strike(.afterStore, .ingest, logger: context.logger)
+            CrashPoint.strike(.afterMark, .ingest, logger: context.logger)
+            context.logger.info("job accepted", metadata: [
+                "job": "\(id)", "segments": "\(plan.segments.count)", "hops": "\(plan.hops.map(\.rawValue).joined(separator: "→"))",
+                "tenant": "\(tenant ?? "-")",
+            ])
+            return plan
         } catch let error as MediaError {
             let text: String
             if case .unusableSource(let words) = error { text = words } else { text = "cannot read source: \(error)" }
-            let message = MediaPath.relative(text, under: context.mediaRoot)
-            try await jobs.recordRejected(id: id, specBody: delivery.body, error: message)
-            throw PermanentFailure(message)
+            throw SpecError(MediaPath.relative(text, under: context.mediaRoot))
         }
     }
 

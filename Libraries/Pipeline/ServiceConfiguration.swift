@@ -74,7 +74,8 @@ public struct ServiceConfiguration: Sendable {
             guard let mb = Int64(v), mb > 0 else { throw ConfigurationError("REFRAME_INFLIGHT_MB must be a positive integer") }
             c.settings.jobInFlightBudget = mb << 20
         }
-        c.httpPort = try int(env, .httpPort, default: c.httpPort, range: 1...65535)
+        // 0: any free port (benchmarks run a private Ingest beside whatever holds 8080).
+        c.httpPort = try int(env, .httpPort, default: c.httpPort, range: 0...65535)
         if env[.metricsPort] != nil { c.metricsPort = try int(env, .metricsPort, default: 0, range: 1...65535) }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: c.mediaRoot, isDirectory: &isDir), isDir.boolValue else {
@@ -96,7 +97,7 @@ public struct ServiceConfiguration: Sendable {
 extension ServiceConfiguration {
     /// Every environment variable an operator may give a service: the compose file and the cluster
     /// manifests may set these and no others (a test holds them to it). `fromEnvironment` reads its
-    /// own through this list; the last four are read where they act (Assembler main, Enhance).
+    /// own through this list; the HTTP API's (APIConfiguration) and the last four are read where they act.
     public enum Variable: String, CaseIterable, Sendable {
         case amqpURL = "REFRAME_AMQP_URL"
         case redisURL = "REFRAME_REDIS_URL"
@@ -114,6 +115,10 @@ extension ServiceConfiguration {
         case retryWindow = "REFRAME_RETRY_WINDOW_SECONDS"
         case inFlightMB = "REFRAME_INFLIGHT_MB"
         case httpPort = "REFRAME_HTTP_PORT"
+        case httpHost = "REFRAME_HTTP_HOST"
+        case apiTokens = "REFRAME_API_TOKENS"
+        case apiMaxBody = "REFRAME_API_MAX_BODY"
+        case apiRate = "REFRAME_API_RATE"
         case metricsPort = "REFRAME_METRICS_PORT"
         case assemblerRole = "REFRAME_ASSEMBLER_ROLE"
         case modelDirectory = "REFRAME_MODEL_DIR"

@@ -19,6 +19,8 @@ public struct JobRecord: Sendable {
     public var notes: [String] = []
     public var created: Date?
     public var updated: Date?
+    /// Who submitted it over the HTTP API; nil for AMQP and CLI submissions.
+    public var tenant: String?
 }
 
 /// The state of one chunk (or segment) at one stage, kept in the job's chunk hash.
@@ -61,12 +63,23 @@ public struct JobStore: Sendable {
 
     // MARK: jobs
 
-    public func createJob(id: String, spec: JobSpec, plan: JobPlan) async throws {
+    public func createJob(id: String, spec: JobSpec, plan: JobPlan, tenant: String? = nil) async throws {
         let now = Self.timestamp()
-        try await kv.hashSet(Keys.job(id), [
+        var fields: [String: [UInt8]] = [
             "spec": Array(try JSONEncoder().encode(spec)), "plan": Array(try JSONEncoder().encode(plan)),
             "state": Array(JobState.running.rawValue.utf8), "created": Array(now.utf8), "updated": Array(now.utf8),
-        ])
+        ]
+        if let tenant { fields["tenant"] = Array(tenant.utf8) }
+        try await kv.hashSet(Keys.job(id), fields)
+    }
+
+    /// Ids of every job whose record exists (a scan: for listing, not for hot paths).
+    public func jobIds() async throws -> [String] {
+        let prefix = Keys.job("")
+        return try await kv.keys(prefix: prefix).compactMap { key in
+            let id = key.dropFirst(prefix.count)
+            return id.contains(":") ? nil : String(id)
+        }
     }
 
     /// Records a job that was refused at ingest, so a client that chose the id can read why.
@@ -88,7 +101,7 @@ public struct JobStore: Sendable {
             spec: try h["spec"].map { try JSONDecoder().decode(JobSpec.self, from: Data($0)) },
             plan: try h["plan"].map { try JSONDecoder().decode(JobPlan.self, from: Data($0)) },
             error: string("error"), notes: try h["notes"].map { try JSONDecoder().decode([String].self, from: Data($0)) } ?? [],
-            created: string("created").flatMap(Self.date), updated: string("updated").flatMap(Self.date))
+            created: string("created").flatMap(Self.date), updated: string("updated").flatMap(Self.date), tenant: string("tenant"))
     }
 
     /// The job's state alone (nil: no such job), without reading its spec and plan.
@@ -315,8 +328,15 @@ public struct JobStore: Sendable {
         }
     }
 
-    static func timestamp() -> String { ISO8601DateFormatter().string(from: Date()) }
-    static func date(_ s: String) -> Date? { ISO8601DateFormatter().date(from: s) }
+    /// Milliseconds, so jobs created in one second still list in the order they came.
+    static func timestamp() -> String { preciseFormatter().string(from: Date()) }
+    /// Reads both forms: records written before times had milliseconds are still in the store.
+    static func date(_ s: String) -> Date? { preciseFormatter().date(from: s) ?? ISO8601DateFormatter().date(from: s) }
+    private static func preciseFormatter() -> ISO8601DateFormatter {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
+    }
 }
 
 /// The manifest as stored, with the compressed size for in-flight accounting.

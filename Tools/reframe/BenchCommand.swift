@@ -64,6 +64,9 @@ struct BenchPipeline: AsyncParsableCommand {
         env["REFRAME_MEDIA_ROOT"] = root
         env["REFRAME_QUEUE_PREFIX"] = prefix
         env["REFRAME_LOG_LEVEL"] = "warning"
+        // The bench submits over AMQP: Ingest's HTTP API takes any free loopback port, never a busy 8080.
+        env["REFRAME_HTTP_HOST"] = "127.0.0.1"
+        env["REFRAME_HTTP_PORT"] = "0"
         let services = try ["Ingest", "Extractor", "Upscaler", "Interpolator", "Assembler"].map { try Shell.spawn("\(bin)/\($0)", env: env) }
         defer { for s in services { s.terminate(); s.waitUntilExit() } }
         let redis = try RedisStore(url: cluster.redis, connections: 1)

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Core
 import Foundation
+import Pipeline
 import Store
 
-/// `reframe cancel ID`: marks the job cancelled and deletes its frames. Workers drop any message of
-/// a job that has ended (and its input), so the work still queued stops at its next step.
+/// `reframe cancel ID`: `JobCancellation` (marks the job cancelled and deletes its frames).
 struct Cancel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Stop a job: mark it cancelled and delete its frame keys.",
@@ -13,15 +13,13 @@ struct Cancel: AsyncParsableCommand {
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
-        let jobId = id.lowercased()
-        let jobs = try cluster.jobs()
-        guard let record = try await jobs.job(jobId) else { throw JobLookup.missing(id) }
-        if record.state.isFinal {
-            FileHandle.standardError.write(Data("reframe: job \(id) already \(record.state.rawValue)\n".utf8))
+        switch try await JobCancellation.cancel(id.lowercased(), by: "reframe cancel", jobs: try cluster.jobs()) {
+        case .missing: throw JobLookup.missing(id)
+        case .alreadyEnded(let state):
+            FileHandle.standardError.write(Data("reframe: job \(id) already \(state.rawValue)\n".utf8))
             throw ExitCode(1)
+        case .cancelled: break
         }
-        try await jobs.setState(jobId, .cancelled, error: "cancelled by reframe cancel")
-        try await jobs.purgeFrames(jobId: jobId)
         print("job \(id) cancelled")
     }
 }
