@@ -31,7 +31,8 @@ final class ServiceConfigurationTests: XCTestCase {
         let set = try ServiceConfiguration.fromEnvironment(base.merging(["REFRAME_HTTP_PORT": "18080", "REFRAME_METRICS_PORT": "9093"]) { $1 })
         XCTAssertEqual(set.httpPort, 18080)
         XCTAssertEqual(set.metricsPort, 9093)
-        for (name, value) in [("REFRAME_HTTP_PORT", "0"), ("REFRAME_METRICS_PORT", "70000"), ("REFRAME_METRICS_PORT", "")] {
+        XCTAssertEqual(try ServiceConfiguration.fromEnvironment(base.merging(["REFRAME_HTTP_PORT": "0"]) { $1 }).httpPort, 0, "0: any free port")
+        for (name, value) in [("REFRAME_HTTP_PORT", "65536"), ("REFRAME_HTTP_PORT", "-1"), ("REFRAME_METRICS_PORT", "70000"), ("REFRAME_METRICS_PORT", "")] {
             XCTAssertThrowsError(try ServiceConfiguration.fromEnvironment(base.merging([name: value]) { $1 })) { error in
                 XCTAssertTrue("\(error)".contains(name), "\(error)")
             }
