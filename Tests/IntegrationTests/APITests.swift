@@ -160,6 +160,18 @@ final class APITests: XCTestCase {
 
         let amqpId = try cluster.reframe(["submit", "--source", "clip.mp4", "--output", "amqp.mp4", "--upscale", "2"]
                                          + MediaChecks.losslessEncoding)
+        // The event stream runs until the job ends, then closes: collecting its body waits for that.
+        let stream = try await call(.GET, "/v1/jobs/\(id)/events")
+        XCTAssertEqual(stream.status, 200, stream.text)
+        XCTAssertEqual(stream.headers.first(name: "Content-Type"), "text/event-stream")
+        let events = stream.text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        let names = events.compactMap { $0.split(separator: "\n").first { $0.hasPrefix("event:") }.map { $0.dropFirst(6).trimmingCharacters(in: .whitespaces) } }
+        XCTAssertEqual(names.last, "end", stream.text)
+        XCTAssertEqual(names.filter { $0 == "end" }.count, 1)
+        let last = try XCTUnwrap(events.last?.split(separator: "\n").first { $0.hasPrefix("data:") }?.dropFirst(5))
+        let final = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        XCTAssertEqual(final["state"] as? String, "done", "the stream ends with the job: \(final)")
+        assertProblem(try await call(.GET, "/v1/jobs/\(id)/events", tenant: "beta"), 403)
         let done = try await waitForState(id, ["done", "failed", "cancelled"])
         XCTAssertEqual(done.json["state"] as? String, "done", done.text)
         XCTAssertEqual(done.json["fraction"] as? Double, 1)
