@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C shims: headers plus the few helpers Swift cannot call directly (variadics, macros, tables).
@@ -54,7 +57,9 @@ let package = Package(
             path: "Libraries/Messaging"),
         .target(name: "Store", dependencies: ["Core", "Redis", "Media", .product(name: "Logging", package: "swift-log")], path: "Libraries/Store"),
         .target(
-            name: "Enhance", dependencies: ["Core", "Media", "Neural", "OneDNN", .product(name: "Crypto", package: "swift-crypto")],
+            name: "Enhance",
+            dependencies: ["Core", "Media", "Neural", "OneDNN", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Metrics", package: "swift-metrics")],
             path: "Libraries/Enhance"),
         .target(
             name: "Pipeline",
@@ -62,14 +67,22 @@ let package = Package(
                 "Core", "Messaging", "Store", "Media", "Enhance",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Libraries/Pipeline"),
+        // The HTTP side of observability: /metrics, /healthz, /readyz on a port of each service.
+        // Only the services link Hummingbird; the CLI and the harness do not.
+        .target(
+            name: "Observability",
+            dependencies: ["Pipeline", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Libraries/Observability"),
 
-        .executableTarget(name: "Ingest", dependencies: ["Pipeline"], path: "Services/Ingest"),
-        .executableTarget(name: "Extractor", dependencies: ["Pipeline"], path: "Services/Extractor"),
-        .executableTarget(name: "Upscaler", dependencies: ["Pipeline"], path: "Services/Upscaler"),
-        .executableTarget(name: "Interpolator", dependencies: ["Pipeline"], path: "Services/Interpolator"),
-        .executableTarget(name: "Assembler", dependencies: ["Pipeline"], path: "Services/Assembler"),
+        .executableTarget(name: "Ingest", dependencies: ["Pipeline", "Observability"], path: "Services/Ingest"),
+        .executableTarget(name: "Extractor", dependencies: ["Pipeline", "Observability"], path: "Services/Extractor"),
+        .executableTarget(name: "Upscaler", dependencies: ["Pipeline", "Observability"], path: "Services/Upscaler"),
+        .executableTarget(name: "Interpolator", dependencies: ["Pipeline", "Observability"], path: "Services/Interpolator"),
+        .executableTarget(name: "Assembler", dependencies: ["Pipeline", "Observability"], path: "Services/Assembler"),
         .executableTarget(
             name: "reframe",
             dependencies: ["Pipeline", "Harness", .product(name: "ArgumentParser", package: "swift-argument-parser")],

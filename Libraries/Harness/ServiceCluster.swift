@@ -77,11 +77,16 @@ public final class ServiceCluster {
 
     /// Extra instances by pid: their log name and own settings, so `restartEnded` starts them alike.
     private var instances: [Int32: (label: String, environment: [String: String])] = [:]
+    /// The metrics port of each process by pid (`/metrics`, `/healthz`, `/readyz` on 127.0.0.1).
+    private var metricsPorts: [Int32: Int] = [:]
 
     private func start(_ name: String, label: String? = nil, environment: [String: String] = [:]) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "\(binDir)/\(name)")
-        p.environment = serviceEnvironment.merging(environment) { $1 }
+        // Each process its own metrics port on loopback, so five services (and extra instances) share a host.
+        let port = try Self.freePort()
+        let metrics = ["REFRAME_METRICS_HOST": "127.0.0.1", "REFRAME_METRICS_PORT": "\(port)"]
+        p.environment = serviceEnvironment.merging(metrics) { $1 }.merging(environment) { $1 }
         if let logDirectory {
             let path = "\(logDirectory)/\(label ?? name).log"
             if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
@@ -93,6 +98,7 @@ public final class ServiceCluster {
         try p.run()
         if let pidDirectory { FileManager.default.createFile(atPath: "\(pidDirectory)/\(p.processIdentifier)", contents: Data(name.utf8)) }
         processes.append((name, p))
+        metricsPorts[p.processIdentifier] = port
         if let label { instances[p.processIdentifier] = (label, environment) }
     }
 
@@ -102,6 +108,29 @@ public final class ServiceCluster {
     public func startInstance(_ name: String, label: String, environment: [String: String]) throws -> Int32 {
         try start(name, label: label, environment: environment)
         return processes.last!.process.processIdentifier
+    }
+
+    /// The metrics ports of the running processes of service `name` (`http://127.0.0.1:<port>/metrics`).
+    public func metricsPorts(_ name: String) -> [Int] {
+        pids(name).compactMap { metricsPorts[$0] }
+    }
+
+    /// A port nothing listens on now: the kernel's pick for a socket bound to port 0. Another
+    /// program could take it before the service binds it; the service then exits and says so.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure.notConfigured("socket() failed: \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw Failure.notConfigured("could not pick a free port: \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// The pids of the running processes of service `name`.

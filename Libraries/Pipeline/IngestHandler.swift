@@ -37,12 +37,14 @@ public struct IngestHandler: StageHandler {
             return StageOutcome(next: Self.extractMessages(plan))
         } catch let error as SpecError {
             try await jobs.recordRejected(id: id, specBody: delivery.body, error: error.message)
+            ServiceMetrics.jobEnded(.failed)
             throw error
         } catch let error as MediaError {
             let text: String
             if case .unusableSource(let words) = error { text = words } else { text = "cannot read source: \(error)" }
             let message = MediaPath.relative(text, under: context.mediaRoot)
             try await jobs.recordRejected(id: id, specBody: delivery.body, error: message)
+            ServiceMetrics.jobEnded(.failed)
             throw PermanentFailure(message)
         }
     }

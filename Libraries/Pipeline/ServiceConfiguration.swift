@@ -26,6 +26,12 @@ public struct ServiceConfiguration: Sendable {
     /// finish; a service still busy then (a stalled Redis, a long model run) exits anyway and the
     /// broker redelivers its unacked message. Below the 30 s most supervisors wait before SIGKILL.
     public var shutdownGrace: Double = 20
+    /// `REFRAME_METRICS_PORT`: where `/metrics`, `/healthz` and `/readyz` answer; 0 (the default)
+    /// turns them off, so several services on one host do not fight over one port. Containers set it
+    /// (compose and the manifests use 9464, Prometheus' exporter port).
+    public var metricsPort = 0
+    /// `REFRAME_METRICS_HOST`: the address that port binds to (all interfaces, for containers).
+    public var metricsHost = "0.0.0.0"
     public var settings = StageSettings()
 
     public init() {}
@@ -53,6 +59,14 @@ public struct ServiceConfiguration: Sendable {
         if let v = env["REFRAME_SHUTDOWN_GRACE_SECONDS"] {
             guard let seconds = Double(v), seconds >= 0, seconds <= 3600 else { throw ConfigurationError("REFRAME_SHUTDOWN_GRACE_SECONDS must be a number in [0, 3600]") }
             c.shutdownGrace = seconds
+        }
+        c.metricsPort = try int(env, "REFRAME_METRICS_PORT", default: c.metricsPort, range: 0...65535)
+        if let v = env["REFRAME_METRICS_HOST"] {
+            // An address or a host name; the server reports one it cannot bind when it starts.
+            guard v.range(of: "^[A-Za-z0-9.:_-]{1,253}$", options: .regularExpression) != nil else {
+                throw ConfigurationError("REFRAME_METRICS_HOST '\(v)' is not an address or host name")
+            }
+            c.metricsHost = v
         }
         if let v = env["REFRAME_SEGMENT_SECONDS"] {
             guard let seconds = Double(v), seconds > 0, seconds <= 600 else { throw ConfigurationError("REFRAME_SEGMENT_SECONDS must be a number in (0, 600]") }

@@ -23,4 +23,20 @@ final class ServiceConfigurationTests: XCTestCase {
             }
         }
     }
+
+    func testMetricsEndpointIsOffByDefaultAndTakesAPortAndHost() throws {
+        let defaults = try ServiceConfiguration.fromEnvironment(base)
+        XCTAssertEqual(defaults.metricsPort, 0, "off unless asked: five services on one host would fight over one port")
+        XCTAssertEqual(defaults.metricsHost, "0.0.0.0")
+        let set = try ServiceConfiguration.fromEnvironment(base.merging([
+            "REFRAME_METRICS_PORT": "9464", "REFRAME_METRICS_HOST": "127.0.0.1"]) { $1 })
+        XCTAssertEqual(set.metricsPort, 9464)
+        XCTAssertEqual(set.metricsHost, "127.0.0.1")
+        for (name, value) in [("REFRAME_METRICS_PORT", "65536"), ("REFRAME_METRICS_PORT", "-1"), ("REFRAME_METRICS_PORT", "http"),
+                              ("REFRAME_METRICS_HOST", "a b"), ("REFRAME_METRICS_HOST", "")] {
+            XCTAssertThrowsError(try ServiceConfiguration.fromEnvironment(base.merging([name: value]) { $1 })) { error in
+                XCTAssertTrue("\(error)".contains(name), "\(error)")
+            }
+        }
+    }
 }
