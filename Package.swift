@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C shims: headers plus the few helpers Swift cannot call directly (variadics, macros, tables).
@@ -64,7 +66,9 @@ let package = Package(
             path: "Libraries/Messaging"),
         .target(name: "Store", dependencies: ["Core", "Redis", "Media", .product(name: "Logging", package: "swift-log")], path: "Libraries/Store"),
         .target(
-            name: "Enhance", dependencies: ["Core", "Media", "Neural", "OneDNN", .product(name: "Crypto", package: "swift-crypto")],
+            name: "Enhance",
+            dependencies: ["Core", "Media", "Neural", "OneDNN", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Metrics", package: "swift-metrics")],
             path: "Libraries/Enhance"),
         .target(
             name: "Pipeline",
@@ -72,8 +76,16 @@ let package = Package(
                 "Core", "Messaging", "Store", "Media", "Enhance",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Libraries/Pipeline"),
+        // The HTTP side of observability: /metrics, /healthz, /readyz on a port of each service.
+        // Only the services link Hummingbird; the CLI and the harness do not.
+        .target(
+            name: "Observability",
+            dependencies: ["Pipeline", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Libraries/Observability"),
 
         // The authenticated HTTP job API: server stubs generated at build time from openapi.yaml,
         // so the document and the server cannot drift.
@@ -92,11 +104,11 @@ let package = Package(
             path: "Libraries/API",
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]),
 
-        .executableTarget(name: "Ingest", dependencies: ["Pipeline", "API"], path: "Services/Ingest"),
-        .executableTarget(name: "Extractor", dependencies: ["Pipeline"], path: "Services/Extractor"),
-        .executableTarget(name: "Upscaler", dependencies: ["Pipeline"], path: "Services/Upscaler"),
-        .executableTarget(name: "Interpolator", dependencies: ["Pipeline"], path: "Services/Interpolator"),
-        .executableTarget(name: "Assembler", dependencies: ["Pipeline"], path: "Services/Assembler"),
+        .executableTarget(name: "Ingest", dependencies: ["Pipeline", "Observability", "API"], path: "Services/Ingest"),
+        .executableTarget(name: "Extractor", dependencies: ["Pipeline", "Observability"], path: "Services/Extractor"),
+        .executableTarget(name: "Upscaler", dependencies: ["Pipeline", "Observability"], path: "Services/Upscaler"),
+        .executableTarget(name: "Interpolator", dependencies: ["Pipeline", "Observability"], path: "Services/Interpolator"),
+        .executableTarget(name: "Assembler", dependencies: ["Pipeline", "Observability"], path: "Services/Assembler"),
         .executableTarget(
             name: "reframe",
             dependencies: ["Pipeline", "Harness", .product(name: "ArgumentParser", package: "swift-argument-parser")],

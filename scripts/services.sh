@@ -145,7 +145,9 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   restart-redis) stop_redis; start_redis ;;
+  stop-redis) stop_redis ;;
+  start-redis) start_redis ;;
   restart-rabbit) rabbit_env; stop_rabbit; start_epmd; start_rabbit ;;
   ctl) rabbit_env; shift; exec "$RMQ/rabbitmqctl" -q -n "$NODE" "$@" ;;
-  *) echo "usage: $0 start|stop|restart-redis|restart-rabbit|ctl ARGS..." >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart-redis|stop-redis|start-redis|restart-rabbit|ctl ARGS..." >&2; exit 2 ;;
 esac

@@ -26,6 +26,8 @@ public final class AMQPConnection: @unchecked Sendable {
     private var consumers: [String: Consumer] = [:]
     private var running = true
     private var connectedOnce = false
+    /// Set by the I/O thread, read by others (under `lock`): `conn` itself is the thread's alone.
+    private var up = false
     /// When the connection broke, until it is back: for the log line that says how long it took.
     private var lostAt: Date?
     private var firstConnectError: Error?
@@ -93,6 +95,9 @@ public final class AMQPConnection: @unchecked Sendable {
         if wakeRead >= 0 { Foundation.close(wakeRead) }
         if wakeWrite >= 0 { Foundation.close(wakeWrite) }
     }
+
+    /// Whether the connection is open now (false while it is being re-established and once closed).
+    public var isConnected: Bool { lock.withLock { up && running } }
 
     /// Stops the I/O thread and closes the connection. Pending publishes fail with `.closed`.
     public func close() {
@@ -189,6 +194,7 @@ public final class AMQPConnection: @unchecked Sendable {
             if conn == nil {
                 do {
                     try connect()
+                    lock.withLock { up = true }
                     attempt = 0
                     if let lostAt {
                         logger.notice("AMQP reconnected", metadata: [
@@ -509,6 +515,7 @@ public final class AMQPConnection: @unchecked Sendable {
     }
 
     private func teardown(error: Error) {
+        lock.withLock { up = false }
         if let conn {
             amqp_channel_close(conn, 1, AMQP_REPLY_SUCCESS)
             amqp_connection_close(conn, AMQP_REPLY_SUCCESS)

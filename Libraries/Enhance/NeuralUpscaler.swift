@@ -89,7 +89,7 @@ enum NeuralSessions {
 
     static func inference(for variant: NeuralModelVariant, store: ModelStore, options: NeuralRuntimeOptions) throws -> TiledInference {
         let files = try store.files(for: variant)
-        return try cache.value(for: "\(files.param.path)|\(options.threads)|\(options.memoryBudget)") {
+        return try cache.value(for: "\(files.param.path)|\(options.threads)|\(options.memoryBudget)", model: variant.file) {
             let graph = try NcnnImporter.load(param: files.param, weights: files.weights)
             let executor = try Executor(graph: graph, threads: options.threads)
             let geometry = TilingGeometry(scale: variant.networkScale, prepadding: variant.prepadding, valid: variant.valid,

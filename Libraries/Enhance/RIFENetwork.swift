@@ -27,7 +27,7 @@ public final class RIFENetwork: @unchecked Sendable {
     /// The network for `scale` from the model store, loaded once per process.
     public static func shared(store: ModelStore = ModelStore(), scale: Double = 1, options: NeuralRuntimeOptions) throws -> RIFENetwork {
         let file = try store.file("flownet.pkl", in: .rife)
-        return try cache.value(for: "\(file.path)|\(scale)|\(options.threads)|\(options.memoryBudget)") {
+        return try cache.value(for: "\(file.path)|\(scale)|\(options.threads)|\(options.memoryBudget)", model: "rife") {
             try RIFENetwork(checkpoint: file, scale: scale, threads: options.threads, memoryBudget: options.memoryBudget)
         }
     }

@@ -101,6 +101,8 @@ public final class ServiceCluster {
 
     /// Extra instances by pid: their log name and own settings, so `restartEnded` starts them alike.
     private var instances: [Int32: (label: String, environment: [String: String])] = [:]
+    /// The metrics port of each process by pid (`/metrics`, `/healthz`, `/readyz` on 127.0.0.1).
+    private var metricsPorts: [Int32: Int] = [:]
 
     private func start(_ name: String, label: String? = nil, environment: [String: String] = [:]) throws {
         var environment = environment
@@ -108,7 +110,10 @@ public final class ServiceCluster {
         if name == "Ingest", label != nil, environment["REFRAME_HTTP_PORT"] == nil { environment["REFRAME_HTTP_PORT"] = String(try Self.freePort()) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "\(binDir)/\(name)")
-        p.environment = serviceEnvironment.merging(environment) { $1 }
+        // Each process its own metrics port on loopback, so five services (and extra instances) share a host.
+        let port = try Self.freePort()
+        let metrics = ["REFRAME_METRICS_HOST": "127.0.0.1", "REFRAME_METRICS_PORT": "\(port)"]
+        p.environment = serviceEnvironment.merging(metrics) { $1 }.merging(environment) { $1 }
         if let logDirectory {
             let path = "\(logDirectory)/\(label ?? name).log"
             if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
@@ -120,6 +125,7 @@ public final class ServiceCluster {
         try p.run()
         if let pidDirectory { FileManager.default.createFile(atPath: "\(pidDirectory)/\(p.processIdentifier)", contents: Data(name.utf8)) }
         processes.append((name, p))
+        metricsPorts[p.processIdentifier] = port
         if let label { instances[p.processIdentifier] = (label, environment) }
     }
 
@@ -129,6 +135,11 @@ public final class ServiceCluster {
     public func startInstance(_ name: String, label: String, environment: [String: String]) throws -> Int32 {
         try start(name, label: label, environment: environment)
         return processes.last!.process.processIdentifier
+    }
+
+    /// The metrics ports of the running processes of service `name` (`http://127.0.0.1:<port>/metrics`).
+    public func metricsPorts(_ name: String) -> [Int] {
+        pids(name).compactMap { metricsPorts[$0] }
     }
 
     /// The pids of the running processes of service `name`.

@@ -59,6 +59,8 @@ public actor InMemoryBus: MessageBus {
         return taken
     }
 
+    public func isConnected() -> Bool { !closed }
+
     public func close() async {
         closed = true
         for q in queues.values { for c in q.consumers { c.continuation.finish() } }

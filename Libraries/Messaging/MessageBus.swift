@@ -45,6 +45,9 @@ public enum MessageHeader {
     public static let sourceQueue = "x-reframe-queue"
     /// A job id the client chose for its spec.
     public static let jobId = "x-reframe-job-id"
+    /// When a stage published the message (milliseconds since 1970), for the queue-wait metric.
+    /// Wall clocks of different hosts: as good as their time sync.
+    public static let publishedAt = "x-reframe-published-at"
 }
 
 public struct DeadLetter: Sendable {
@@ -100,6 +103,8 @@ public protocol MessageBus: Sendable {
     func consume(_ queue: String, prefetch: Int) async throws -> AsyncStream<BusDelivery>
     /// Takes dead letters off the dead-letter queue (at most `limit`).
     func drainDeadLetters(limit: Int) async throws -> [DeadLetter]
+    /// Whether every connection to the broker is up now (for `/readyz`).
+    func isConnected() async -> Bool
     func close() async
 }
 

@@ -111,6 +111,11 @@ public final class RabbitBus: MessageBus, @unchecked Sendable {
         return out
     }
 
+    public func isConnected() async -> Bool {
+        let all = lock.withLock { consumers }
+        return publisher.isConnected && all.allSatisfy(\.isConnected)
+    }
+
     public func close() async {
         let all = lock.withLock { consumers }
         for c in all { c.close() }

@@ -10,8 +10,12 @@ enum ChunkFailure {
         let what = message.chunk.map { "chunk \($0.index)" } ?? message.segment.map { "segment \($0)" } ?? "job"
         let text = "\(message.stage.rawValue) of \(what): \(error)"
         guard let field = field(message) else {
-            // Ingest or finalize: nothing else of the job can go on.
-            return try await jobs.setState(message.jobId, .failed, error: text)
+            // Ingest or finalize: nothing else of the job can go on. Counted only when this ends it
+            // (a broker dead-letter notice of the same message comes here again).
+            let ending = try await jobs.job(message.jobId)?.state.isFinal != true
+            try await jobs.setState(message.jobId, .failed, error: text)
+            if ending { ServiceMetrics.jobEnded(.failed) }
+            return
         }
         let earlier = try await jobs.chunkState(message.jobId, field: field)
         // Another delivery of the same message finished it: that result stands.

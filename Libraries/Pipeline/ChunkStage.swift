@@ -6,8 +6,9 @@ import Store
 /// The common path of the per-chunk stages (upscale, interpolate): one input chunk in, one output
 /// chunk out under a deterministic key, then on to the next hop the message names.
 protocol ChunkTransform: StageHandler {
-    /// Loads the input, processes it and stores the output at `outputKey`; returns frames produced.
-    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, context: StageContext) async throws -> Int
+    /// Loads the input, processes it and stores the output at `outputKey`; returns the frames
+    /// produced and the bytes stored.
+    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, context: StageContext) async throws -> StageWork
 }
 
 extension ChunkTransform {
@@ -24,11 +25,12 @@ extension ChunkTransform {
         let outputKey = Keys.chunk(message.jobId, stage: stage, chunk: chunk.index)
         let field = Keys.chunkField(chunk.index, stage)
         // Step 1: a redelivered message whose work is recorded skips straight to publishing.
+        var work = StageWork()
         if try await jobs.chunkState(message.jobId, field: field)?.state != .done {
             do {
-                let frames = try await transform(message, chunk: chunk, plan: plan, outputKey: outputKey, context: context)
+                work = try await transform(message, chunk: chunk, plan: plan, outputKey: outputKey, context: context)
                 CrashPoint.strike(.afterStore, stage, logger: context.logger)
-                try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: frames))
+                try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: work.frames))
                 CrashPoint.strike(.afterMark, stage, logger: context.logger)
             } catch StoreError.missing(let what) {
                 // A duplicate delivery may have finished this chunk and deleted its input meanwhile.
@@ -37,7 +39,7 @@ extension ChunkTransform {
         }
         let next = StageMessage(jobId: message.jobId, stage: hop, chunk: chunk, input: outputKey,
                                 next: Array(message.next.dropFirst()), attempt: 1)
-        return StageOutcome(next: [next], cleanup: dropInput)
+        return StageOutcome(next: [next], cleanup: dropInput, work: work)
     }
 }
 
@@ -46,7 +48,7 @@ public struct UpscaleHandler: ChunkTransform {
     public let stage = Stage.upscale
     public init() {}
 
-    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, context: StageContext) async throws -> Int {
+    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, context: StageContext) async throws -> StageWork {
         guard let spec = plan.upscale else { throw PermanentFailure("plan has no upscale step") }
         let (manifest, frames) = try await context.jobs.loadChunk(key: message.input!)
         let upscaler = try UpscalerFactory.make(spec: spec, manifest: manifest)
@@ -54,8 +56,8 @@ public struct UpscaleHandler: ChunkTransform {
         var out = manifest
         out.width *= spec.factor
         out.height *= spec.factor
-        try await context.jobs.putChunk(key: outputKey, jobId: message.jobId, manifest: out, frames: output)
-        return manifest.ownFrames
+        let bytes = try await context.jobs.putChunk(key: outputKey, jobId: message.jobId, manifest: out, frames: output)
+        return StageWork(frames: manifest.ownFrames, bytes: bytes)
     }
 }
 
@@ -64,7 +66,7 @@ public struct InterpolateHandler: ChunkTransform {
     public let stage = Stage.interpolate
     public init() {}
 
-    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, context: StageContext) async throws -> Int {
+    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, context: StageContext) async throws -> StageWork {
         guard let spec = plan.interpolate else { throw PermanentFailure("plan has no interpolate step") }
         let (manifest, frames) = try await context.jobs.loadChunk(key: message.input!)
         let own = Array(manifest.pts.prefix(manifest.ownFrames))
@@ -90,7 +92,7 @@ public struct InterpolateHandler: ChunkTransform {
         let out = ChunkManifest(width: manifest.width, height: manifest.height, pixelFormat: manifest.pixelFormat,
                                 timeBase: timing.outputTimeBase, pts: output.map(\.pts), sceneCut: output.map { _ in false },
                                 lookahead: false, endPts: endPts)
-        try await context.jobs.putChunk(key: outputKey, jobId: message.jobId, manifest: out, frames: output)
-        return output.count
+        let bytes = try await context.jobs.putChunk(key: outputKey, jobId: message.jobId, manifest: out, frames: output)
+        return StageWork(frames: output.count, bytes: bytes)
     }
 }

@@ -20,6 +20,7 @@ public struct EncodeHandler: StageHandler {
         }
         if job.state.isFinal { return StageOutcome(cleanup: dropInput) }
         let field = Keys.chunkField(chunk.index, .encode)
+        var work = StageWork()
         if try await jobs.chunkState(message.jobId, field: field)?.state != .done {
             let loaded: (ChunkManifest, [VideoFrame])
             do { loaded = try await jobs.loadChunk(key: input) } catch StoreError.missing(let what) {
@@ -40,12 +41,14 @@ public struct EncodeHandler: StageHandler {
             guard segment.frameCount == own.count else {
                 throw PermanentFailure("encoder returned \(segment.frameCount) packets for \(own.count) frames")
             }
-            try await jobs.putEncoded(jobId: message.jobId, chunk: chunk.index, segment)
+            work = StageWork(frames: segment.frameCount, bytes: try await jobs.putEncoded(jobId: message.jobId, chunk: chunk.index, segment))
             CrashPoint.strike(.afterStore, stage, logger: context.logger)
             try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: segment.frameCount))
             CrashPoint.strike(.afterMark, stage, logger: context.logger)
         }
-        return try await announce(message, chunk: chunk, plan: plan, jobs: jobs, cleanup: dropInput)
+        var outcome = try await announce(message, chunk: chunk, plan: plan, jobs: jobs, cleanup: dropInput)
+        outcome.work = work
+        return outcome
     }
 
     /// The encoder of the last chunk publishes finalize (or, if another chunk failed, ends the job

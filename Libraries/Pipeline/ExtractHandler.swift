@@ -30,31 +30,33 @@ public struct ExtractHandler: StageHandler {
         if let only = message.chunk {
             // `reframe chunks retry` of a chunk whose stored frames expired: the segment is cut again
             // (the cut is deterministic) and only that chunk is stored and passed on.
-            let (refs, _) = try await extract(segment: plan.segments[index], plan: plan, context: context, only: only.index)
+            let (refs, _, bytes) = try await extract(segment: plan.segments[index], plan: plan, context: context, only: only.index)
             guard refs.contains(only) else {
                 throw PermanentFailure("segment \(index) no longer cuts into chunk \(only.index) of \(only.frameCount) frames (has the source changed?)")
             }
-            return StageOutcome(next: [firstHop(only)])
+            return StageOutcome(next: [firstHop(only)], work: StageWork(frames: only.frameCount, bytes: bytes))
         }
         let field = Keys.segmentField(index)
         let refs: [ChunkRef]
+        var work = StageWork()
         if let done = try await jobs.chunkState(message.jobId, field: field), done.state == .done, let chunks = done.chunks {
             refs = chunks
         } else {
-            let (chunks, frames) = try await extract(segment: plan.segments[index], plan: plan, context: context)
+            let (chunks, frames, bytes) = try await extract(segment: plan.segments[index], plan: plan, context: context)
             // Cancelled while extracting: the segment is not done; the worker purges what was stored.
             if try await jobs.state(message.jobId) == .cancelled { return StageOutcome(next: []) }
+            work = StageWork(frames: frames, bytes: bytes)
             CrashPoint.strike(.afterStore, stage, logger: context.logger)
             try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: frames, chunks: chunks))
             CrashPoint.strike(.afterMark, stage, logger: context.logger)
             refs = chunks
         }
-        return StageOutcome(next: refs.map(firstHop))
+        return StageOutcome(next: refs.map(firstHop), work: work)
     }
 
     /// Decodes and cuts the segment and stores its chunks (only chunk `only`, when given); returns
-    /// every chunk's reference and the segment's frame count.
-    private func extract(segment: SegmentPlan, plan: JobPlan, context: StageContext, only: Int? = nil) async throws -> ([ChunkRef], Int) {
+    /// every chunk's reference, the segment's frame count and the bytes stored.
+    private func extract(segment: SegmentPlan, plan: JobPlan, context: StageContext, only: Int? = nil) async throws -> ([ChunkRef], Int, Int64) {
         let path = try MediaPath.resolve(plan.source, under: context.mediaRoot, field: "source")
         let wantsLookahead = plan.hops.contains(.interpolate)
         let duplicates = DuplicateDetector(threshold: plan.interpolate?.effectiveDuplicateThreshold ?? 0)
@@ -78,6 +80,7 @@ public struct ExtractHandler: StageHandler {
 
         let budget = InFlightBudget(settings: context.settings, storeLimit: try await context.jobs.kv.memoryLimit(), growth: plan.storedBytesGrowth)
         var refs: [ChunkRef] = []
+        var stored: Int64 = 0
         var first = segment.firstFrame
         for (n, chunk) in closed.enumerated() {
             let isVideoEnd = segment.isLast && n == closed.count - 1
@@ -95,10 +98,10 @@ public struct ExtractHandler: StageHandler {
             // A cancelled job stores no more of its segment (checked per chunk: a segment holds seconds of frames).
             if only == nil, try await context.jobs.state(plan.jobId) == .cancelled { break }
             try await waitForRoom(budget, jobId: plan.jobId, context: context)
-            try await context.jobs.putChunk(key: Keys.chunk(plan.jobId, stage: .extract, chunk: ref.index), jobId: plan.jobId,
+            stored += try await context.jobs.putChunk(key: Keys.chunk(plan.jobId, stage: .extract, chunk: ref.index), jobId: plan.jobId,
                                             manifest: manifest, frames: frames.map(\.frame))
         }
-        return (refs, ownFrames)
+        return (refs, ownFrames, stored)
     }
 
     /// Decodes a segment and cuts it into chunks (with scene cuts and duplicates marked).

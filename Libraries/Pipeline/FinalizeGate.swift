@@ -27,6 +27,7 @@ enum FinalizeGate {
         let v = try await verdict(jobId: jobId, plan: plan, jobs: jobs)
         if v == .failed, let job = try await jobs.job(jobId), !job.state.isFinal {
             try await jobs.setState(jobId, .failed)
+            ServiceMetrics.jobEnded(.failed)
         }
         return v
     }

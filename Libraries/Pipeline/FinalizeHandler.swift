@@ -31,8 +31,9 @@ public struct FinalizeHandler: StageHandler {
             try await jobs.releaseFinalizeLock(jobId: message.jobId)
             return try await Self.alreadyEnded(state, jobId: message.jobId, jobs: jobs)
         }
+        let work: StageWork
         do {
-            try await Self.renewingLease(jobId: message.jobId, lease: lease, jobs: jobs) {
+            work = try await Self.renewingLease(jobId: message.jobId, lease: lease, jobs: jobs) {
                 try await finalize(plan: plan, context: context)
             }
         } catch {
@@ -41,12 +42,14 @@ public struct FinalizeHandler: StageHandler {
         }
         CrashPoint.strike(.afterStore, stage, logger: context.logger)
         try await jobs.markFinalized(message.jobId, run: owner)
+        // Once per job: a redelivery after this point finds the job ended and does no work.
+        ServiceMetrics.jobEnded(.done)
         CrashPoint.strike(.afterMark, stage, logger: context.logger)
         // The job's frames and lock go before the message is acked (not after, as other stages
         // delete their input): a finalizer killed in between leaves the message, whose redelivery
         // finishes the clean-up, so no key of the job outlives it until its TTL.
         try await Self.cleanUp(jobId: message.jobId, jobs: jobs)
-        return StageOutcome()
+        return StageOutcome(work: work)
     }
 
     private static func cleanUp(jobId: String, jobs: JobStore) async throws {
@@ -63,7 +66,7 @@ public struct FinalizeHandler: StageHandler {
 
     /// Runs `work` while renewing the finalize lock every third of its lease: a live finalizer keeps
     /// it however long muxing takes, a dead one's lapses within one lease.
-    private static func renewingLease(jobId: String, lease: Int, jobs: JobStore, _ work: () async throws -> Void) async throws {
+    private static func renewingLease<T>(jobId: String, lease: Int, jobs: JobStore, _ work: () async throws -> T) async throws -> T {
         let renewal = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(nanoseconds: UInt64(lease) * 1_000_000_000 / 3)
@@ -72,10 +75,11 @@ public struct FinalizeHandler: StageHandler {
             }
         }
         defer { renewal.cancel() }
-        try await work()
+        return try await work()
     }
 
-    private func finalize(plan: JobPlan, context: StageContext) async throws {
+    /// Writes the output; returns its frames and size.
+    private func finalize(plan: JobPlan, context: StageContext) async throws -> StageWork {
         let jobs = context.jobs
         guard let (refs, states) = try await FinalizeGate.encodedChunks(jobId: plan.jobId, plan: plan, jobs: jobs) else {
             throw PermanentFailure("finalize before every chunk was encoded")
@@ -115,6 +119,8 @@ public struct FinalizeHandler: StageHandler {
         if !report.notes.isEmpty { try await jobs.setNotes(plan.jobId, report.notes) }
         for note in report.notes { context.logger.info("output note", metadata: ["job": "\(plan.jobId)", "note": "\(note)"]) }
         context.logger.info("job done", metadata: ["job": "\(plan.jobId)", "output": "\(plan.output)", "frames": "\(encoded)"])
+        let size = (try? FileManager.default.attributesOfItem(atPath: output))?[.size] as? Int ?? 0
+        return StageWork(frames: encoded, bytes: Int64(size))
     }
 }
 

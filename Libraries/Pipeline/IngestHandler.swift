@@ -25,6 +25,7 @@ public struct IngestHandler: StageHandler {
         } catch let error as SpecError {
             // The client chose the id to read the outcome under it: record why the spec was refused.
             try await context.jobs.recordRejected(id: id, specBody: delivery.body, error: error.message)
+            ServiceMetrics.jobEnded(.failed)
             throw error
         }
     }

@@ -17,6 +17,8 @@ public enum JobCancellation {
         if record.state.isFinal { return .alreadyEnded(record.state) }
         try await jobs.setState(jobId, .cancelled, error: "cancelled by \(by)")
         try await jobs.purgeFrames(jobId: jobId)
+        // Counted where the cancel is served (the API in Ingest); the CLI has no metrics endpoint.
+        ServiceMetrics.jobEnded(.cancelled)
         return .cancelled
     }
 }

@@ -26,10 +26,14 @@ public struct ServiceConfiguration: Sendable {
     /// finish; a service still busy then (a stalled Redis, a long model run) exits anyway and the
     /// broker redelivers its unacked message. Below the 30 s most supervisors wait before SIGKILL.
     public var shutdownGrace: Double = 20
-    /// `REFRAME_HTTP_PORT`: the Ingest's HTTP API.
+    /// `REFRAME_HTTP_PORT`: the Ingest's HTTP API (0: any free port).
     public var httpPort = ServiceConfiguration.defaultHTTPPort
-    /// `REFRAME_METRICS_PORT`: /metrics, /healthz and /readyz of this service; none when unset.
-    public var metricsPort: Int?
+    /// `REFRAME_METRICS_PORT`: where `/metrics`, `/healthz` and `/readyz` answer; 0 (the default)
+    /// turns them off, so several services on one host do not fight over one port. Containers set it
+    /// (compose and the manifests give each stage its own, 9091–9095).
+    public var metricsPort = 0
+    /// `REFRAME_METRICS_HOST`: the address that port binds to (all interfaces, for containers).
+    public var metricsHost = "0.0.0.0"
     public var settings = StageSettings()
 
     public static let defaultHTTPPort = 8080
@@ -60,6 +64,14 @@ public struct ServiceConfiguration: Sendable {
             guard let seconds = Double(v), seconds >= 0, seconds <= 3600 else { throw ConfigurationError("REFRAME_SHUTDOWN_GRACE_SECONDS must be a number in [0, 3600]") }
             c.shutdownGrace = seconds
         }
+        c.metricsPort = try int(env, .metricsPort, default: c.metricsPort, range: 0...65535)
+        if let v = env[.metricsHost] {
+            // An address or a host name; the server reports one it cannot bind when it starts.
+            guard v.range(of: "^[A-Za-z0-9.:_-]{1,253}$", options: .regularExpression) != nil else {
+                throw ConfigurationError("REFRAME_METRICS_HOST '\(v)' is not an address or host name")
+            }
+            c.metricsHost = v
+        }
         if let v = env[.segmentSeconds] {
             guard let seconds = Double(v), seconds > 0, seconds <= 600 else { throw ConfigurationError("REFRAME_SEGMENT_SECONDS must be a number in (0, 600]") }
             c.settings.segmentSeconds = seconds
@@ -76,7 +88,6 @@ public struct ServiceConfiguration: Sendable {
         }
         // 0: any free port (benchmarks run a private Ingest beside whatever holds 8080).
         c.httpPort = try int(env, .httpPort, default: c.httpPort, range: 0...65535)
-        if env[.metricsPort] != nil { c.metricsPort = try int(env, .metricsPort, default: 0, range: 1...65535) }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: c.mediaRoot, isDirectory: &isDir), isDir.boolValue else {
             throw ConfigurationError("REFRAME_MEDIA_ROOT '\(c.mediaRoot)' is not a directory")
@@ -120,6 +131,7 @@ extension ServiceConfiguration {
         case apiMaxBody = "REFRAME_API_MAX_BODY"
         case apiRate = "REFRAME_API_RATE"
         case metricsPort = "REFRAME_METRICS_PORT"
+        case metricsHost = "REFRAME_METRICS_HOST"
         case assemblerRole = "REFRAME_ASSEMBLER_ROLE"
         case modelDirectory = "REFRAME_MODEL_DIR"
         case inferenceThreads = "REFRAME_THREADS"

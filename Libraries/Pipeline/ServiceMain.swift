@@ -17,6 +17,8 @@ public enum ServiceMain {
 
     public static func run(_ handlers: any StageHandler..., peers: Peers = { _, _ in [] }) async {
         ProcessSignals.ignoreBrokenPipe()
+        // Before any worker or peer makes a metric: one made earlier would stay a no-op.
+        ServiceMetrics.bootstrap()
         let name = handlers.map(\.stage.rawValue).joined(separator: "+")
         var logger = Logger(label: "reframe.\(name)")
         do {
@@ -47,11 +49,11 @@ public enum ServiceMain {
 
 extension ServiceMain {
     /// The Assembler runs encode and finalize workers; `role` limits it to one of them.
-    public static func runAssembler(role: String?) async {
+    public static func runAssembler(role: String?, peers: @escaping Peers = { _, _ in [] }) async {
         switch role {
-        case "encode": await run(EncodeHandler())
-        case "finalize": await run(FinalizeHandler())
-        case nil, "", "both": await run(EncodeHandler(), FinalizeHandler())
+        case "encode": await run(EncodeHandler(), peers: peers)
+        case "finalize": await run(FinalizeHandler(), peers: peers)
+        case nil, "", "both": await run(EncodeHandler(), FinalizeHandler(), peers: peers)
         default:
             FileHandle.standardError.write(Data("REFRAME_ASSEMBLER_ROLE must be encode, finalize or both\n".utf8))
             exit(2)

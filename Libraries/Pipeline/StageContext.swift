@@ -1,4 +1,5 @@
 import Core
+import Foundation
 import Logging
 import Messaging
 import Store
@@ -23,7 +24,8 @@ public struct StageContext: Sendable {
     public func queue(_ stage: Stage) -> String { bus.names.queue(stage.rawValue) }
 
     func publish(_ message: StageMessage) async throws {
-        try await bus.publish(Array(try message.encoded()), to: queue(message.stage))
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try await bus.publish(Array(try message.encoded()), to: queue(message.stage), headers: [MessageHeader.publishedAt: "\(now)"])
     }
 }
 

@@ -2,6 +2,7 @@ import Core
 import Foundation
 import Logging
 import Messaging
+import Metrics
 import ServiceLifecycle
 import Store
 
@@ -45,17 +46,26 @@ public struct StageWorker: Service {
             if let c = message.chunk { logger[metadataKey: "chunk"] = "\(c.index)" }
             if let s = message.segment { logger[metadataKey: "segment"] = "\(s)" }
         }
+        let stage = handler.stage
         // Counted by the fault harness: how often the kill storm and restarts made work come back.
         if delivery.previousDeliveries > 0 {
             logger.notice("\(WorkerLogEvents.redelivered)", metadata: [WorkerLogEvents.previousDeliveries: "\(delivery.previousDeliveries)"])
+            ServiceMetrics.retried(stage).increment()
+        } else if let wait = Self.queueWait(delivery) {
+            ServiceMetrics.queueWait(stage).recordSeconds(wait)
         }
         await TestHold.pause(logger: logger)
         let started = Date()
+        let clock = ContinuousClock.now
         let settings = context.settings
         var retries = 0
         while true {
             do {
-                try await runSteps(delivery, message: message, logger: logger)
+                let work = try await runSteps(delivery, message: message, logger: logger)
+                ServiceMetrics.processed(stage).increment()
+                ServiceMetrics.seconds(stage).record(duration: ContinuousClock.now - clock)
+                if work.frames > 0 { ServiceMetrics.frames(stage).increment(by: work.frames) }
+                if work.bytes > 0 { ServiceMetrics.bytes(stage).increment(by: work.bytes) }
                 if retries > 0 { logger.notice("succeeded after retrying in place", metadata: ["retries": "\(retries)"]) }
                 logger.debug("done", metadata: ["seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))"])
                 return
@@ -84,16 +94,20 @@ public struct StageWorker: Service {
 
     /// Steps 1–6 of DESIGN.md §6 for one try; each is idempotent, so a failed try can be repeated whole.
     /// `message`: the body decoded once by `handle` (nil when malformed; the handler reports that).
-    private func runSteps(_ delivery: BusDelivery, message: StageMessage?, logger: Logger) async throws {
+    /// Returns the work done, for the metrics. The handler logs with this delivery's logger, so its
+    /// lines carry the job, chunk and segment too.
+    private func runSteps(_ delivery: BusDelivery, message: StageMessage?, logger: Logger) async throws -> StageWork {
         TestPoison.strike(message, logger: logger)
-        let outcome = try await handler.process(delivery, context: context)
+        var scoped = context
+        scoped.logger = logger
+        let outcome = try await handler.process(delivery, context: scoped)
         // A job cancelled while this step ran had its frames purged before the step stored its
         // output: purge again and pass nothing on, so no key of it outlives the cancel.
         if let message, handler.stage != .ingest, try await context.jobs.state(message.jobId) == .cancelled {
             try await context.jobs.purgeFrames(jobId: message.jobId)
             try await delivery.ack()
             logger.info("job cancelled while this step ran; its output is dropped")
-            return
+            return StageWork()
         }
         let stage = handler.stage
         for (n, next) in outcome.next.enumerated() {
@@ -111,6 +125,14 @@ public struct StageWorker: Service {
         if let cleanup = outcome.cleanup {
             do { try await cleanup() } catch { logger.warning("cleanup failed; keys expire by TTL", metadata: ["error": "\(error)"]) }
         }
+        return outcome.work
+    }
+
+    /// Seconds from publish to this delivery, when a stage published it (`MessageHeader.publishedAt`).
+    static func queueWait(_ delivery: BusDelivery) -> Double? {
+        guard let ms = delivery.headers[MessageHeader.publishedAt].flatMap(Int64.init) else { return nil }
+        // Another host's clock may run ahead: never a negative wait.
+        return max(0, Date().timeIntervalSince1970 - Double(ms) / 1000)
     }
 
     /// After the last try in this process: dead-letter a permanent failure (or a transient one on
@@ -133,7 +155,8 @@ public struct StageWorker: Service {
             let reason = MediaPath.relative(transient ? "gave up after \(delivery.previousDeliveries + 1) attempts: \(error)" : "\(error)",
                                             under: context.mediaRoot)
             logger.error("failed permanently; dead-lettering", metadata: ["error": "\(reason)"])
-            await recordFailure(message, error: reason)
+            ServiceMetrics.failed(handler.stage).increment()
+            await recordFailure(message, error: reason, logger: logger)
             do { try await delivery.deadLetter(reason: "\(handler.stage.rawValue): \(reason)") } catch {
                 logger.error("dead-lettering failed; message will be redelivered", metadata: ["error": "\(error)"])
             }
@@ -148,10 +171,10 @@ public struct StageWorker: Service {
         }
     }
 
-    private func recordFailure(_ message: StageMessage?, error: String) async {
+    private func recordFailure(_ message: StageMessage?, error: String, logger: Logger) async {
         guard let message else { return }
         do { try await ChunkFailure.record(message, error: error, jobs: context.jobs) } catch {
-            context.logger.error("could not record failure", metadata: ["error": "\(error)"])
+            logger.error("could not record failure", metadata: ["error": "\(error)"])
         }
     }
 }

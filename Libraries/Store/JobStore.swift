@@ -197,7 +197,9 @@ public struct JobStore: Sendable {
 
     /// Stores a chunk (frames first, manifest last, so a manifest always means complete frames).
     /// Counts its bytes as in flight once, even if a redelivered message stores it again.
-    public func putChunk(key: String, jobId: String, manifest: ChunkManifest, frames: [VideoFrame]) async throws {
+    /// Returns the stored (compressed) bytes of its frames.
+    @discardableResult
+    public func putChunk(key: String, jobId: String, manifest: ChunkManifest, frames: [VideoFrame]) async throws -> Int64 {
         var pairs: [(String, [UInt8])] = []
         var stored = 0
         for (n, frame) in frames.enumerated() {
@@ -216,6 +218,7 @@ public struct JobStore: Sendable {
         } else {
             try await whenRoom { try await kv.set(key, body, ttl: frameTTL) }
         }
+        return Int64(stored)
     }
 
     /// Whether a chunk can still be loaded: its manifest and every frame are there (frames expire
@@ -266,9 +269,12 @@ public struct JobStore: Sendable {
 
     // MARK: encoded segments
 
-    public func putEncoded(jobId: String, chunk: Int, _ segment: EncodedSegment) async throws {
+    /// Returns the bytes stored.
+    @discardableResult
+    public func putEncoded(jobId: String, chunk: Int, _ segment: EncodedSegment) async throws -> Int64 {
         let bytes = try segment.serialized()
         try await whenRoom { try await kv.set(Keys.encoded(jobId, chunk: chunk), bytes, ttl: frameTTL) }
+        return Int64(bytes.count)
     }
 
     public func encoded(jobId: String, chunk: Int) async throws -> EncodedSegment {

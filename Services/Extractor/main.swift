@@ -1,4 +1,5 @@
+import Observability
 import Pipeline
 
 // Extractor: decodes one segment per message into chunks in Redis.
-await ServiceMain.run(ExtractHandler())
+await ServiceMain.run(ExtractHandler(), peers: MetricsEndpoint.peers)

@@ -24,15 +24,20 @@ final class ServiceConfigurationTests: XCTestCase {
         }
     }
 
-    func testHTTPAndMetricsPorts() throws {
+    func testHTTPAndMetricsPortsAndHost() throws {
         let defaults = try ServiceConfiguration.fromEnvironment(base)
         XCTAssertEqual(defaults.httpPort, 8080)
-        XCTAssertNil(defaults.metricsPort)
-        let set = try ServiceConfiguration.fromEnvironment(base.merging(["REFRAME_HTTP_PORT": "18080", "REFRAME_METRICS_PORT": "9093"]) { $1 })
+        XCTAssertEqual(defaults.metricsPort, 0, "off unless asked: five services on one host would fight over one port")
+        XCTAssertEqual(defaults.metricsHost, "0.0.0.0")
+        let set = try ServiceConfiguration.fromEnvironment(base.merging([
+            "REFRAME_HTTP_PORT": "18080", "REFRAME_METRICS_PORT": "9464", "REFRAME_METRICS_HOST": "127.0.0.1"]) { $1 })
         XCTAssertEqual(set.httpPort, 18080)
-        XCTAssertEqual(set.metricsPort, 9093)
+        XCTAssertEqual(set.metricsPort, 9464)
+        XCTAssertEqual(set.metricsHost, "127.0.0.1")
         XCTAssertEqual(try ServiceConfiguration.fromEnvironment(base.merging(["REFRAME_HTTP_PORT": "0"]) { $1 }).httpPort, 0, "0: any free port")
-        for (name, value) in [("REFRAME_HTTP_PORT", "65536"), ("REFRAME_HTTP_PORT", "-1"), ("REFRAME_METRICS_PORT", "70000"), ("REFRAME_METRICS_PORT", "")] {
+        for (name, value) in [("REFRAME_HTTP_PORT", "65536"), ("REFRAME_HTTP_PORT", "-1"), ("REFRAME_METRICS_PORT", "65536"),
+                              ("REFRAME_METRICS_PORT", "-1"), ("REFRAME_METRICS_PORT", "http"), ("REFRAME_METRICS_HOST", "a b"),
+                              ("REFRAME_METRICS_HOST", "")] {
             XCTAssertThrowsError(try ServiceConfiguration.fromEnvironment(base.merging([name: value]) { $1 })) { error in
                 XCTAssertTrue("\(error)".contains(name), "\(error)")
             }
