@@ -32,8 +32,9 @@ public struct ServiceConfiguration: Sendable {
     /// turns them off, so several services on one host do not fight over one port. Containers set it
     /// (compose and the manifests give each stage its own, 9091–9095).
     public var metricsPort = 0
-    /// `REFRAME_METRICS_HOST`: the address that port binds to (all interfaces, for containers).
-    public var metricsHost = "0.0.0.0"
+    /// `REFRAME_METRICS_HOST`: the address that port binds to. Loopback unless asked, as the
+    /// endpoint has no authentication; the container image sets 0.0.0.0.
+    public var metricsHost = "127.0.0.1"
     public var settings = StageSettings()
 
     public static let defaultHTTPPort = 8080
