@@ -25,10 +25,12 @@ public struct APIClient: Sendable {
         self.token = token
     }
 
-    public func call(_ method: HTTPMethod, _ path: String, body: Data? = nil, authorized: Bool = true) async throws -> Reply {
+    public func call(_ method: HTTPMethod, _ path: String, body: Data? = nil, authorized: Bool = true,
+                     headers: [String: String] = [:]) async throws -> Reply {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         if authorized { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))
