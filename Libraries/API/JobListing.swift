@@ -32,16 +32,25 @@ struct JobListing {
 
     let jobs: JobStore
 
+    /// Walks the tenant's index newest first from the cursor, reading records only until the page
+    /// (and one more, to know there is a next page) is full: cost follows the page, not all jobs.
     func page(tenant: String, state: JobState?, after cursor: Cursor?, limit: Int) async throws -> (records: [JobRecord], next: Cursor?) {
-        var mine: [(Cursor, JobRecord)] = []
-        for id in try await jobs.jobIds() {
-            guard let record = try await jobs.job(id), record.tenant == tenant, state == nil || record.state == state else { continue }
-            let key = Cursor(created: record.created?.timeIntervalSince1970 ?? 0, id: id)
-            if let cursor, !cursor.precedes(key) { continue }
-            mine.append((key, record))
+        var found: [(Cursor, JobRecord)] = []
+        let batch = max(limit + 1, 50)
+        var offset = 0
+        scan: while true {
+            let ids = try await jobs.tenantJobs(tenant, atMost: cursor?.created ?? .infinity, offset: offset, count: batch)
+            offset += ids.count
+            for (id, created) in ids {
+                let key = Cursor(created: created, id: id)
+                if let cursor, !cursor.precedes(key) { continue }
+                guard let record = try await jobs.job(id), record.tenant == tenant, state == nil || record.state == state else { continue }
+                found.append((key, record))
+                if found.count > limit { break scan }
+            }
+            if ids.count < batch { break }
         }
-        mine.sort { $0.0.precedes($1.0) }
-        let page = mine.prefix(limit)
-        return (page.map(\.1), mine.count > limit ? page.last?.0 : nil)
+        let page = found.prefix(limit)
+        return (page.map(\.1), found.count > limit ? page.last?.0 : nil)
     }
 }

@@ -16,8 +16,8 @@ public enum Keys {
     /// it began, Unix seconds). `submitting("")` is the prefix of them all.
     public static func submitting(_ id: String) -> String { "reframe:submitting:\(id)" }
     public static let clusterInFlight = "reframe:inflight"
-    /// Sorted set of job ids by creation time, for listing.
-    public static let jobIndex = "reframe:jobs"
+    /// One tenant's job ids by creation time (Unix seconds), for the API's listing.
+    public static func tenantJobs(_ tenant: String) -> String { "reframe:tenant:\(tenant):jobs" }
     /// Chunk-state field for one stage.
     public static func chunkField(_ chunk: Int, _ stage: Stage) -> String { "\(chunk):\(stage.rawValue)" }
     /// Chunk-state field of an extracted segment (it lists the segment's chunks).

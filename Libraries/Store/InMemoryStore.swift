@@ -6,11 +6,13 @@ public actor InMemoryStore: KeyValueStore {
     private enum Value {
         case bytes([UInt8])
         case hash([String: [UInt8]])
+        case sortedSet([String: Double])
 
         var size: Int {
             switch self {
             case .bytes(let b): return b.count
             case .hash(let h): return h.reduce(0) { $0 + $1.key.utf8.count + $1.value.count }
+            case .sortedSet(let z): return z.reduce(0) { $0 + $1.key.utf8.count + 8 }
             }
         }
     }
@@ -154,6 +156,19 @@ public actor InMemoryStore: KeyValueStore {
             counters[name] = Array(String(now + sign * by).utf8)
         }
         try store(c.counters, .hash(counters))
+    }
+
+    public func sortedSetAdd(_ key: String, member: String, score: Double) throws {
+        var z: [String: Double] = [:]
+        if case .sortedSet(let existing)? = live(key) { z = existing }
+        z[member] = score
+        try store(key, .sortedSet(z))
+    }
+
+    public func sortedSetDescending(_ key: String, atMost max: Double, offset: Int, count: Int) -> [(member: String, score: Double)] {
+        guard case .sortedSet(let z)? = live(key) else { return [] }
+        let sorted = z.filter { $0.value <= max }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key > $1.key }
+        return sorted.dropFirst(offset).prefix(count).map { ($0.key, $0.value) }
     }
 
     public func keys(prefix: String) -> [String] {

@@ -69,8 +69,18 @@ public struct JobStore: Sendable {
             "spec": Array(try JSONEncoder().encode(spec)), "plan": Array(try JSONEncoder().encode(plan)),
             "state": Array(JobState.running.rawValue.utf8), "created": Array(now.utf8), "updated": Array(now.utf8),
         ]
-        if let tenant { fields["tenant"] = Array(tenant.utf8) }
+        if let tenant {
+            fields["tenant"] = Array(tenant.utf8)
+            // Indexed first: a listing skips an id whose record is missing, never misses a recorded job.
+            try await kv.sortedSetAdd(Keys.tenantJobs(tenant), member: id, score: Date().timeIntervalSince1970)
+        }
         try await kv.hashSet(Keys.job(id), fields)
+    }
+
+    /// Tenant `tenant`'s job ids created at or before `atMost` (Unix seconds), newest first (equal
+    /// times: id descending), with their creation times; `offset` skips that many.
+    public func tenantJobs(_ tenant: String, atMost: Double = .infinity, offset: Int = 0, count: Int) async throws -> [(id: String, created: Double)] {
+        try await kv.sortedSetDescending(Keys.tenantJobs(tenant), atMost: atMost, offset: offset, count: count).map { ($0.member, $0.score) }
     }
 
     // MARK: submissions being queued

@@ -28,6 +28,11 @@ public protocol KeyValueStore: Sendable {
     func hashGetAll(_ key: String) async throws -> [String: [UInt8]]
     func increment(_ key: String, by: Int64) async throws -> Int64
     func expire(_ key: String, seconds: Int) async throws
+    /// ZADD: `member` with `score` in the sorted set `key`.
+    func sortedSetAdd(_ key: String, member: String, score: Double) async throws
+    /// ZREVRANGEBYSCORE key max -inf WITHSCORES LIMIT offset count: the members scoring at most
+    /// `max`, highest score first (equal scores: member descending), with their scores.
+    func sortedSetDescending(_ key: String, atMost max: Double, offset: Int, count: Int) async throws -> [(member: String, score: Double)]
     /// Keys starting with `prefix` (SCAN; not atomic, for cleanup and tools).
     func keys(prefix: String) async throws -> [String]
     /// Sets the field and, the first time its marker is set, adds the increments — as one atomic

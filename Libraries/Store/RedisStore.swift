@@ -127,6 +127,19 @@ public final class RedisStore: KeyValueStore, @unchecked Sendable {
 
     public func expire(_ key: String, seconds: Int) async throws { try await run([Self.args("EXPIRE", key, String(seconds))]) }
 
+    public func sortedSetAdd(_ key: String, member: String, score: Double) async throws {
+        try await run([Self.args("ZADD", key, "\(score)", member)])
+    }
+
+    public func sortedSetDescending(_ key: String, atMost max: Double, offset: Int, count: Int) async throws -> [(member: String, score: Double)] {
+        let top = max == .infinity ? "+inf" : "\(max)"
+        let flat = try await run([Self.args("ZREVRANGEBYSCORE", key, top, "-inf", "WITHSCORES", "LIMIT", String(offset), String(count))])[0].array ?? []
+        return stride(from: 0, to: flat.count - 1, by: 2).compactMap { i in
+            guard let member = flat[i].string, let score = flat[i + 1].string.flatMap(Double.init) else { return nil }
+            return (member, score)
+        }
+    }
+
     public func keys(prefix: String) async throws -> [String] {
         var cursor = "0"
         var out: [String] = []
