@@ -17,7 +17,9 @@ public enum ProgressLines {
             let done = frames >= total && total > 0
             let name = s.stage.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
             let count = pad(String(frames), digits) + "/" + pad(String(total), digits)
-            return "  \(name) [\(bar(Double(frames) / Double(max(total, 1)), width: barWidth))] \(count) frames  \(fps(rates.fps(s.stage)))  "
+            // A finished stage shows no rate: over the window it would only fall towards zero.
+            let rate = done ? String(repeating: " ", count: 9) : fps(rates.fps(s.stage))
+            return "  \(name) [\(bar(Double(frames) / Double(max(total, 1)), width: barWidth))] \(count) frames  \(rate)  "
                 + (done ? "done" : "ETA \(eta(left[s.stage]))")
         }
     }

@@ -103,12 +103,9 @@ final class LiveProgressCLITests: XCTestCase {
         XCTAssertEqual(status, 0, "done: exit 0\n\(stdout)\n\(stderr)")
         XCTAssertTrue(stdout.contains("job \(id): done"), stdout)
         // The display read the same hint: an upscale count inside the first chunk, before any chunk is done.
-        let upscaleCounts = stderr.split(separator: "\n").filter { $0.hasPrefix("progress: ") }.compactMap { line -> Int? in
-            guard let part = line.split(separator: "|").first(where: { $0.contains("upscale ") }) else { return nil }
-            return Int(part.split(separator: " ")[1].split(separator: "/")[0])
-        }
-        XCTAssertTrue(upscaleCounts.contains { $0 > 0 && $0 < Self.chunkFrames }, "plain lines show in-chunk frames:\n\(stderr)")
+        XCTAssertTrue(Self.upscaleCounts(stderr).contains { $0 > 0 && $0 < Self.chunkFrames }, "plain lines show in-chunk frames:\n\(stderr)")
         XCTAssertTrue(stderr.contains(" fps"), stderr)
+        print("live progress: submit --watch on stderr:\n\(stderr)")
 
         // The exact counts stayed exact and the hint is gone with the job's frames.
         let loaded = try await JobProgress.load(jobId: id, jobs: jobs)
@@ -120,6 +117,34 @@ final class LiveProgressCLITests: XCTestCase {
         let hint = try await jobs.framesInProgress(id)
         XCTAssertEqual(hint, [:])
         XCTAssertEqual(try MediaChecks.summary("\(dir)/out.mp4").frameCount, 48)
+    }
+
+    /// The upscale counts in the tool's plain progress lines.
+    static func upscaleCounts(_ stderr: String) -> [Int] {
+        stderr.split(separator: "\n").filter { $0.hasPrefix("progress: ") }.compactMap { line -> Int? in
+            guard let part = line.split(separator: "|").first(where: { $0.contains("upscale ") }) else { return nil }
+            return Int(part.split(separator: " ")[1].split(separator: "/")[0])
+        }
+    }
+
+    /// `reframe process` (the embedded pipeline, same stage code over the in-memory store) shows a
+    /// slow first chunk's frames as they finish too.
+    func testProcessShowsFramesInsideItsFirstChunk() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "\(ServiceCluster.binDir())/reframe")
+        p.arguments = ["process", "\(dir)/clip.mp4", "-o", "\(dir)/out.mp4", "--upscale", "2", "--progress-every", "0.5"]
+        p.environment = ProcessInfo.processInfo.environment.merging([
+            "REFRAME_SEGMENT_SECONDS": "1", "REFRAME_CHUNK_FRAMES": "\(Self.chunkFrames)", "REFRAME_TEST_FRAME_SECONDS": "0.1",
+        ]) { $1 }
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = Pipe()
+        try p.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, stderr)
+        XCTAssertTrue(Self.upscaleCounts(stderr).contains { $0 > 0 && $0 < Self.chunkFrames }, "in-chunk frames shown:\n\(stderr)")
+        XCTAssertTrue(stderr.hasSuffix("progress: done 100% | extract 48/48 | upscale 48/48 | encode 48/48 | ETA 0:00\n"), stderr)
     }
 
     /// A chunk that kills its upscaler on every delivery fails the job: `watch` exits 1 and names the
@@ -141,6 +166,7 @@ final class LiveProgressCLITests: XCTestCase {
         let retryLine = try XCTUnwrap(stdout.split(separator: "\n").first { $0.contains("retry the failed chunks with: ") }, stdout)
         let command = String(retryLine.split(separator: ":", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces)
         XCTAssertEqual(command, "reframe retry \(id)")
+        print("live progress: watch of the failed job (exit \(status)):\n\(stdout)")
 
         // Cause gone: the printed command, as printed, and the job finishes.
         try FileManager.default.removeItem(atPath: "\(dir)/poison")

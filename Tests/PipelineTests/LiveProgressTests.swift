@@ -73,7 +73,7 @@ final class LiveProgressTests: XCTestCase {
         let lines = ProgressLines.terminal(p, rates: rates, barWidth: 10)
         XCTAssertEqual(lines, [
             "running  37%  ETA 0:16",
-            "  extract     [==========] 60/60 frames    0.0 fps  done",
+            "  extract     [==========] 60/60 frames             done",
             "  upscale     [=>        ]  7/60 frames    3.5 fps  ETA 0:16",
             "  encode      [          ]  0/60 frames    0.0 fps  ETA 0:16",
         ])
