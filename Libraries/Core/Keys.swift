@@ -24,6 +24,9 @@ public enum Keys {
     public static func segmentField(_ segment: Int) -> String { "s\(segment):extract" }
     /// Which chunk-state fields were already counted in the job's counters (redeliveries count once).
     public static func countedFields(_ id: String) -> String { "reframe:job:\(id):counted" }
+    /// Frames finished so far inside chunks a stage is still working on, by chunk-state field: a
+    /// display hint apart from the exact counts, deleted when the chunk is marked done.
+    public static func framesInProgress(_ id: String) -> String { "reframe:job:\(id):in-progress" }
 }
 
 /// A chunk-state field read back: a segment's extraction or one chunk at one stage.

@@ -6,6 +6,18 @@ import Media
 /// per sample, in order, each stamped with the sample's pts.
 public protocol Interpolator: Sendable {
     func interpolate(frames: [VideoFrame], samples: [OutputTiming.Sample]) throws -> [VideoFrame]
+    /// The same, calling `madeFrames` with how many output frames are done so far, for a live
+    /// display of a slow chunk.
+    func interpolate(frames: [VideoFrame], samples: [OutputTiming.Sample], madeFrames: (Int) -> Void) throws -> [VideoFrame]
+}
+
+extension Interpolator {
+    /// Fast interpolators (and those that make frames in a filter graph) report the chunk at once.
+    public func interpolate(frames: [VideoFrame], samples: [OutputTiming.Sample], madeFrames: (Int) -> Void) throws -> [VideoFrame] {
+        let out = try interpolate(frames: frames, samples: samples)
+        madeFrames(out.count)
+        return out
+    }
 }
 
 /// Maps model names to interpolators, by the engine the catalog names.

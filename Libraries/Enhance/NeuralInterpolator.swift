@@ -51,11 +51,20 @@ public final class NeuralInterpolator: Interpolator, @unchecked Sendable {
     }
 
     public func interpolate(frames: [VideoFrame], samples: [OutputTiming.Sample]) throws -> [VideoFrame] {
+        try interpolate(frames: frames, samples: samples) { _ in }
+    }
+
+    public func interpolate(frames: [VideoFrame], samples: [OutputTiming.Sample], madeFrames: (Int) -> Void) throws -> [VideoFrame] {
         for f in frames where f.width != width || f.height != height {
             throw EnhanceError.invalidInput("frame is \(f.width)×\(f.height), interpolator was built for \(width)×\(height)")
         }
         var interval = Interval(left: -1)
+        var made = 0
         return try samples.map { s in
+            defer {
+                made += 1
+                madeFrames(made)
+            }
             // Point n/grid, and the fraction of the way to the next point that a cross-fade adds.
             let (n, grid, fraction) = gridPosition(s.position)
             if s.isRealFrame || (fraction == 0 && (n == 0 || n == grid)) {

@@ -6,9 +6,10 @@ import Store
 /// The common path of the per-chunk stages (upscale, interpolate): one input chunk in, one output
 /// chunk out under a deterministic key, then on to the next hop the message names.
 protocol ChunkTransform: StageHandler {
-    /// Loads the input, processes it and stores the output at `outputKey`; returns the frames
-    /// produced and the bytes stored.
-    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, context: StageContext) async throws -> StageWork
+    /// Loads the input, processes it and stores the output at `outputKey`, recording frames as they
+    /// are made in `progress`; returns the frames produced and the bytes stored.
+    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, progress: InChunkProgress,
+                   context: StageContext) async throws -> StageWork
 }
 
 extension ChunkTransform {
@@ -28,9 +29,12 @@ extension ChunkTransform {
         var work = StageWork()
         if try await jobs.chunkState(message.jobId, field: field)?.state != .done {
             do {
-                work = try await transform(message, chunk: chunk, plan: plan, outputKey: outputKey, context: context)
-                CrashPoint.strike(.afterStore, stage, logger: context.logger)
-                try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: work.frames))
+                work = try await InChunkProgress.reporting(jobId: message.jobId, field: field, jobs: jobs) { progress in
+                    let work = try await transform(message, chunk: chunk, plan: plan, outputKey: outputKey, progress: progress, context: context)
+                    CrashPoint.strike(.afterStore, stage, logger: context.logger)
+                    try await jobs.markChunk(message.jobId, field: field, ChunkState(state: .done, frames: work.frames))
+                    return work
+                }
                 CrashPoint.strike(.afterMark, stage, logger: context.logger)
             } catch StoreError.missing(let what) {
                 // A duplicate delivery may have finished this chunk and deleted its input meanwhile.
@@ -48,11 +52,21 @@ public struct UpscaleHandler: ChunkTransform {
     public let stage = Stage.upscale
     public init() {}
 
-    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, context: StageContext) async throws -> StageWork {
+    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, progress: InChunkProgress,
+                   context: StageContext) async throws -> StageWork {
         guard let spec = plan.upscale else { throw PermanentFailure("plan has no upscale step") }
         let (manifest, frames) = try await context.jobs.loadChunk(key: message.input!)
         let upscaler = try UpscalerFactory.make(spec: spec, manifest: manifest)
-        let output = try await BlockingWork.run { try frames.map { try upscaler.upscale($0) } }
+        let own = manifest.ownFrames
+        let output = try await BlockingWork.run {
+            try frames.enumerated().map { n, frame in
+                TestSlowFrames.pause()
+                let upscaled = try upscaler.upscale(frame)
+                // The lookahead frame is the next chunk's, not one of this chunk's frames.
+                progress.record(framesDone: min(n + 1, own))
+                return upscaled
+            }
+        }
         var out = manifest
         out.width *= spec.factor
         out.height *= spec.factor
@@ -66,7 +80,8 @@ public struct InterpolateHandler: ChunkTransform {
     public let stage = Stage.interpolate
     public init() {}
 
-    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, context: StageContext) async throws -> StageWork {
+    func transform(_ message: StageMessage, chunk: ChunkRef, plan: JobPlan, outputKey: String, progress: InChunkProgress,
+                   context: StageContext) async throws -> StageWork {
         guard let spec = plan.interpolate else { throw PermanentFailure("plan has no interpolate step") }
         let (manifest, frames) = try await context.jobs.loadChunk(key: message.input!)
         let own = Array(manifest.pts.prefix(manifest.ownFrames))
@@ -83,7 +98,9 @@ public struct InterpolateHandler: ChunkTransform {
         }
         let interpolator = try InterpolatorFactory.make(spec: spec, manifest: manifest)
         let (inputs, wanted) = (keyFrames, samples)
-        let output = try await BlockingWork.run { try interpolator.interpolate(frames: inputs, samples: wanted) }
+        let output = try await BlockingWork.run {
+            try interpolator.interpolate(frames: inputs, samples: wanted) { progress.record(framesDone: $0) }
+        }
         let endPts: Int64
         switch timing.kind {
         case .factor: endPts = manifest.endPts * Int64(timing.factor)

@@ -6,7 +6,13 @@ public struct JobProgress: Sendable {
     public struct StageCount: Sendable, Equatable {
         public var stage: Stage
         public var chunksDone: Int
+        /// Exact: frames of the chunks marked done.
         public var framesDone: Int
+        /// A display hint: frames finished so far inside chunks not yet done (InChunkProgress).
+        public var framesInProgress = 0
+
+        /// What a live display shows: done and in progress together.
+        public var framesLive: Int { framesDone + framesInProgress }
     }
 
     public var state: JobState
@@ -39,6 +45,9 @@ public struct JobProgress: Sendable {
 
     public static func load(jobId: String, jobs: JobStore) async throws -> JobProgress? {
         guard let record = try await jobs.job(jobId) else { return nil }
+        // Read before the chunk states: a chunk marked done between the two reads is then ignored
+        // here (done wins), never counted twice; at worst it is missing from one snapshot.
+        let inProgress = record.state.isFinal ? [:] : try await jobs.framesInProgress(jobId)
         let states = try await jobs.chunkStates(jobId)
         guard let plan = record.plan else {
             return JobProgress(state: record.state, error: record.error, notes: record.notes, segmentsTotal: 0, segmentsDone: 0, chunksTotal: 0,
@@ -61,6 +70,10 @@ public struct JobProgress: Sendable {
             guard parts.count == 2, let stage = Stage(rawValue: String(parts[1])), let i = stages.firstIndex(where: { $0.stage == stage }) else { continue }
             stages[i].chunksDone += 1
             stages[i].framesDone += state.frames
+        }
+        for (field, frames) in inProgress where states[field] == nil {
+            guard let name = ChunkFieldName(field), let i = stages.firstIndex(where: { $0.stage == name.stage }) else { continue }
+            stages[i].framesInProgress += frames
         }
         return JobProgress(
             state: record.state, error: record.error, notes: record.notes, segmentsTotal: plan.segments.count, segmentsDone: segmentsDone,

@@ -63,3 +63,15 @@ public enum CrashPoint: String, CaseIterable, Sendable {
         fatalError("SIGKILL did not end the process")
     }
 }
+
+/// With `REFRAME_TEST_FRAME_SECONDS=<s>`, the upscaler takes that much longer per frame, as a model on
+/// a slow CPU would, so a test sees a chunk's frames finish one by one (live progress).
+enum TestSlowFrames {
+    static let seconds: Double? = ProcessInfo.processInfo.environment["REFRAME_TEST_FRAME_SECONDS"].flatMap(Double.init)
+
+    /// Called on a blocking thread (inside BlockingWork), never on the cooperative pool.
+    static func pause() {
+        guard let seconds, seconds > 0 else { return }
+        Thread.sleep(forTimeInterval: seconds)
+    }
+}

@@ -143,9 +143,11 @@ public actor InMemoryStore: KeyValueStore {
         return true
     }
 
-    private func hashDelete(_ key: String, _ field: String) throws {
+    private func hashDelete(_ key: String, _ field: String) throws { try hashDelete(key, [field]) }
+
+    public func hashDelete(_ key: String, _ fields: [String]) throws {
         guard case .hash(var h)? = live(key) else { return }
-        h.removeValue(forKey: field)
+        for field in fields { h.removeValue(forKey: field) }
         if h.isEmpty { remove(key) } else { try store(key, .hash(h)) }
     }
 

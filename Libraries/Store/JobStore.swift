@@ -228,6 +228,24 @@ public struct JobStore: Sendable {
         try await kv.hashGet(Keys.chunks(id), field).flatMap { try? JSONDecoder().decode(ChunkState.self, from: Data($0)) }
     }
 
+    // MARK: frames in progress (a display hint, never a count)
+
+    /// Records how many frames of a chunk a stage has finished so far.
+    public func setFramesInProgress(_ id: String, field: String, frames: Int) async throws {
+        try await kv.hashSet(Keys.framesInProgress(id), [field: Array(String(frames).utf8)])
+        try await kv.expire(Keys.framesInProgress(id), seconds: frameTTL)
+    }
+
+    /// Forgets a chunk's frames in progress (it is marked done, or its attempt ended).
+    public func clearFramesInProgress(_ id: String, field: String) async throws {
+        try await kv.hashDelete(Keys.framesInProgress(id), [field])
+    }
+
+    /// Frames in progress by chunk-state field.
+    public func framesInProgress(_ id: String) async throws -> [String: Int] {
+        try await kv.hashGetAll(Keys.framesInProgress(id)).compactMapValues { Int(String(decoding: $0, as: UTF8.self)) }
+    }
+
     // MARK: frames
 
     /// Stores a chunk (frames first, manifest last, so a manifest always means complete frames).
@@ -345,7 +363,7 @@ public struct JobStore: Sendable {
         }
         // Read, delete and subtract in one step: a purge repeated after a kill subtracts nothing twice.
         try await kv.drainCounter(Keys.inFlight(jobId), from: Keys.clusterInFlight)
-        try await kv.delete([Keys.finalizeClaim(jobId)])
+        try await kv.delete([Keys.finalizeClaim(jobId), Keys.framesInProgress(jobId)])
     }
 
     /// Retries a write while the store answers "full", with back-off (DESIGN.md §5 backpressure).

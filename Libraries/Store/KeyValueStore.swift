@@ -26,6 +26,8 @@ public protocol KeyValueStore: Sendable {
     func hashSet(_ key: String, _ fields: [String: [UInt8]]) async throws
     func hashGet(_ key: String, _ field: String) async throws -> [UInt8]?
     func hashGetAll(_ key: String) async throws -> [String: [UInt8]]
+    /// HDEL: removes the fields (a hash left empty is gone, as in Redis).
+    func hashDelete(_ key: String, _ fields: [String]) async throws
     func increment(_ key: String, by: Int64) async throws -> Int64
     func expire(_ key: String, seconds: Int) async throws
     /// ZADD: `member` with `score` in the sorted set `key`.

@@ -121,6 +121,11 @@ public final class RedisStore: KeyValueStore, @unchecked Sendable {
         return out
     }
 
+    public func hashDelete(_ key: String, _ fields: [String]) async throws {
+        guard !fields.isEmpty else { return }
+        try await run([[Array("HDEL".utf8), Array(key.utf8)] + fields.map { Array($0.utf8) }])
+    }
+
     public func increment(_ key: String, by: Int64) async throws -> Int64 {
         try await run([Self.args("INCRBY", key, String(by))])[0].int ?? 0
     }

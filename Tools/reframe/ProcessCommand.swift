@@ -11,7 +11,8 @@ struct Process: AsyncParsableCommand {
     @Argument(help: "Input video.") var input: String
     @Option(name: .shortAndLong, help: "Output file (.mp4, .mkv or .mov).") var output: String
     @OptionGroup var options: SpecOptions
-    @Flag(help: "No progress bar.") var quiet = false
+    @Flag(help: "No progress display.") var quiet = false
+    @Option(help: "Seconds between progress lines when stderr is not a terminal.") var progressEvery = 5.0
 
     func run() async throws {
         let (root, source, target) = try EmbeddedPaths.resolve(input: input, output: output)
@@ -23,14 +24,13 @@ struct Process: AsyncParsableCommand {
         env["REFRAME_MEDIA_ROOT"] = root
         let settings = try ServiceConfiguration.fromEnvironment(env).settings
         let pipeline = EmbeddedPipeline(mediaRoot: root, settings: settings, logger: logger)
-        let bar = ProgressBar(enabled: !quiet)
+        let bar = ProgressBar(quiet: quiet, plainEvery: progressEvery)
         let id: String
         do {
             id = try await pipeline.run(spec: spec) { bar.update($0) }
         } catch let error as SpecError {
             throw ValidationError(error.message)
         }
-        bar.finish()
         // Notes go to stderr: stdout stays the output path alone, for scripts.
         for note in try await pipeline.context.jobs.job(id)?.notes ?? [] {
             FileHandle.standardError.write(Data((StatusView.note(note) + "\n").utf8))

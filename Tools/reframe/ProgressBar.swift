@@ -1,44 +1,52 @@
 import Foundation
 import Pipeline
 
-/// A one-line progress display on stderr: bar, frames encoded, frames per second, ETA.
+/// The live progress display on stderr: a bar per stage redrawn in place on a terminal, or a plain
+/// line every few seconds when stderr is a log or a CI console (no cursor movement there).
 final class ProgressBar: @unchecked Sendable {
-    private let enabled: Bool
+    enum Mode: Equatable {
+        case off
+        case terminal
+        case plain(every: Double)
+    }
+
+    private let mode: Mode
     private let started = Date()
     private let lock = NSLock()
-    private var lastLine = ""
+    private var rates = ProgressRates()
+    private var drawnLines = 0
+    private var lastPlain: (time: Double, line: String)?
 
-    init(enabled: Bool) { self.enabled = enabled }
+    init(mode: Mode) { self.mode = mode }
+
+    /// Bars on a terminal, plain lines every `every` seconds elsewhere, nothing when quiet.
+    convenience init(quiet: Bool, plainEvery every: Double) {
+        self.init(mode: quiet ? .off : isatty(STDERR_FILENO) == 1 ? .terminal : .plain(every: every))
+    }
 
     func update(_ p: JobProgress) {
-        guard enabled else { return }
-        let line = Self.render(p, elapsed: Date().timeIntervalSince(started))
+        guard mode != .off else { return }
+        let now = Date().timeIntervalSince(started)
         lock.lock()
         defer { lock.unlock() }
-        guard line != lastLine else { return }
-        lastLine = line
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+        rates.observe(p, at: now)
+        switch mode {
+        case .off:
+            return
+        case .terminal:
+            let lines = ProgressLines.terminal(p, rates: rates)
+            // Back to the first line drawn last time, clear to the end, draw again.
+            let up = drawnLines > 0 ? "\u{1B}[\(drawnLines)A\r\u{1B}[J" : ""
+            write(up + lines.joined(separator: "\n") + "\n")
+            drawnLines = lines.count
+        case .plain(let every):
+            let line = ProgressLines.plain(p, rates: rates)
+            if let last = lastPlain, now - last.time < every && !p.state.isFinal { return }
+            if lastPlain?.line == line { return }
+            write("progress: " + line + "\n")
+            lastPlain = (now, line)
+        }
     }
 
-    func finish() {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data("\n".utf8))
-    }
-
-    static func render(_ p: JobProgress, elapsed: Double) -> String {
-        let width = 30
-        let fraction = p.fraction
-        let filled = Int(fraction * Double(width))
-        let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
-        let encoded = p.stages.first { $0.stage == .encode }?.framesDone ?? 0
-        let fps = elapsed > 0 ? Double(encoded) / elapsed : 0
-        let eta = fraction > 0.01 ? elapsed * (1 - fraction) / fraction : 0
-        return String(format: "[%@] %3.0f%%  frames %d/%d  %.1f fps  ETA %@", bar, fraction * 100, encoded, p.expectedOutputFrames, fps,
-                      fraction > 0.01 ? clock(eta) : "--:--")
-    }
-
-    static func clock(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return String(format: "%d:%02d", s / 60, s % 60)
-    }
+    private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
 }
