@@ -18,7 +18,8 @@ extension JobAPI {
                 var last: Components.Schemas.Job?
                 do {
                     while !Task.isCancelled {
-                        guard let record = try await jobs.job(id), let progress = try await JobProgress.load(jobId: id, jobs: jobs) else { break }
+                        guard let record = try await jobs.job(id) else { break }
+                        let progress = try await JobProgress.load(record, jobs: jobs)
                         let job = view.job(record, progress: progress)
                         if record.state.isFinal {
                             continuation.yield(.init(event: "end", data: job, id: record.state.rawValue))

@@ -53,7 +53,7 @@ struct JobAPI: APIProtocol {
 
     func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
         let record = try await ownedJob(input.path.id)
-        guard let progress = try await JobProgress.load(jobId: record.id, jobs: context.jobs) else { throw missing(input.path.id) }
+        let progress = try await JobProgress.load(record, jobs: context.jobs)
         return .ok(.init(body: .json(view.job(record, progress: progress))))
     }
 
@@ -64,8 +64,8 @@ struct JobAPI: APIProtocol {
         case .alreadyEnded(let state): throw APIProblem(.conflict, "job \(record.id) already \(state.rawValue)")
         case .cancelled: break
         }
-        guard let updated = try await context.jobs.job(record.id),
-              let progress = try await JobProgress.load(jobId: record.id, jobs: context.jobs) else { throw missing(input.path.id) }
+        guard let updated = try await context.jobs.job(record.id) else { throw missing(input.path.id) }
+        let progress = try await JobProgress.load(updated, jobs: context.jobs)
         return .ok(.init(body: .json(view.job(updated, progress: progress))))
     }
 

@@ -22,20 +22,21 @@ struct JobView {
 
     func text(_ message: String?) -> String? { message.map { MediaPath.relative($0, under: mediaRoot) } }
 
-    /// Rates are frames since the job was created over the time it has run (to its last update
-    /// once it has ended); the ETA is the slowest stage's remaining frames at its rate.
+    /// Rates are frames since the job was created (finished chunks' and those inside running chunks)
+    /// over the time it has run (to its last update once it has ended); the ETA is the slowest
+    /// stage's remaining frames at its rate.
     func job(_ record: JobRecord, progress: JobProgress, now: Date = Date()) -> Components.Schemas.Job {
         let end = record.state.isFinal ? (record.updated ?? now) : now
         let seconds = record.created.map { max(end.timeIntervalSince($0), 0.001) }
         let stages = progress.stages.map { s -> Components.Schemas.StageProgress in
-            .init(stage: s.stage.rawValue, chunksDone: s.chunksDone, framesDone: s.framesDone,
-                  framesTotal: progress.expectedFrames(s.stage), fps: seconds.map { Double(s.framesDone) / $0 })
+            .init(stage: s.stage.rawValue, chunksDone: s.chunksDone, framesDone: s.framesDone, framesInProgress: s.framesInProgress,
+                  framesTotal: progress.expectedFrames(s.stage), fps: seconds.map { Double(s.framesLive) / $0 })
         }
         var eta: Double?
         if record.state == .done { eta = 0 } else if !record.state.isFinal, !stages.isEmpty {
             let remaining = stages.map { s -> Double? in
                 guard let fps = s.fps, fps > 0 else { return nil }
-                return Double(max(s.framesTotal - s.framesDone, 0)) / fps
+                return Double(max(s.framesTotal - s.framesDone - (s.framesInProgress ?? 0), 0)) / fps
             }
             if remaining.allSatisfy({ $0 != nil }) { eta = remaining.compactMap { $0 }.max() }
         }

@@ -45,6 +45,13 @@ public struct JobProgress: Sendable {
 
     public static func load(jobId: String, jobs: JobStore) async throws -> JobProgress? {
         guard let record = try await jobs.job(jobId) else { return nil }
+        return try await load(record, jobs: jobs)
+    }
+
+    /// The progress of a job whose record the caller has just read (the API checks its tenant
+    /// first): one read of the record, not two.
+    public static func load(_ record: JobRecord, jobs: JobStore) async throws -> JobProgress {
+        let jobId = record.id
         // Read before the chunk states: a chunk marked done between the two reads is then ignored
         // here (done wins), never counted twice; at worst it is missing from one snapshot.
         let inProgress = record.state.isFinal ? [:] : try await jobs.framesInProgress(jobId)
