@@ -17,7 +17,7 @@ public enum APIServer {
             RawHeaderMiddleware(),
             ProblemMiddleware(logger: logger),
             AuthMiddleware(tokens: configuration.tokens, limiter: RateLimiter()),
-            BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes),
+            BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes, streamed: [UploadWriter.operationID: configuration.maxUploadBytes]),
         ]
         try JobAPI(context: context).registerHandlers(on: router, middlewares: middlewares)
         return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port)),

@@ -25,6 +25,7 @@ struct JobAPI: APIProtocol {
         guard case .json(let spec) = input.body else { throw APIProblem(.unsupportedMediaType, "send the job spec as application/json") }
         let body = Array(try JSONEncoder().encode(spec))
         let tenant = try RequestTenant.required()
+        try refuseForeignUploads(body, tenant: tenant)
         do {
             let (id, plan) = try await IngestHandler.submit(specBody: body, tenant: tenant, context: context)
             return .created(.init(headers: .init(location: "/v1/jobs/\(id)"),
@@ -64,6 +65,17 @@ struct JobAPI: APIProtocol {
         guard let updated = try await context.jobs.job(record.id),
               let progress = try await JobProgress.load(jobId: record.id, jobs: context.jobs) else { throw missing(input.path.id) }
         return .ok(.init(body: .json(view.job(updated, progress: progress))))
+    }
+
+    /// A job may read and write only its own tenant's uploads. A spec that does not parse is left to
+    /// the ingest, which says what is wrong with it.
+    func refuseForeignUploads(_ body: [UInt8], tenant: String) throws {
+        guard let spec = try? JobSpec.parse(Data(body)) else { return }
+        for (field, path) in [("source", spec.source as String?), ("output", spec.output)] {
+            if let path, UploadArea.isForeign(path, tenant: tenant) {
+                throw APIProblem(.forbidden, "'\(field)' \(path) is in another tenant's upload folder; use your own uploads/\(tenant)/")
+            }
+        }
     }
 
     /// The job, when it exists and belongs to the caller's tenant (jobs submitted over AMQP have none).

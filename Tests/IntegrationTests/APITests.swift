@@ -23,9 +23,13 @@ final class APITests: XCTestCase {
         o.frames = 60
         o.keyframeInterval = 30
         try SyntheticClip.write(path: "\(dir)/clip.mp4", options: o)
-        cluster = try ServiceCluster(mediaRoot: dir, extraEnvironment: ["REFRAME_SEGMENT_SECONDS": "1", "REFRAME_CHUNK_FRAMES": "10"])
+        cluster = try ServiceCluster(mediaRoot: dir, extraEnvironment: ["REFRAME_SEGMENT_SECONDS": "1", "REFRAME_CHUNK_FRAMES": "10",
+                                                                     "REFRAME_API_MAX_UPLOAD": String(Self.uploadLimit)])
         try await awaitReady()
     }
+
+    /// Small, so the upload tests can pass it quickly; the clip fits well below it.
+    static let uploadLimit = 4 << 20
 
     override func tearDown() {
         cluster?.stop()
