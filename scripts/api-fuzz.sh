@@ -7,7 +7,8 @@
 #   scripts/api-fuzz.sh install                  # install only (scripts/setup.sh)
 #   scripts/api-fuzz.sh BASE_URL TOKEN [ARGS…]   # fuzz; extra ARGS go to `schemathesis run`
 # REFRAME_FUZZ_EXAMPLES (default 20) bounds the generated cases per operation and phase;
-# REFRAME_FUZZ_SEED (default 1) makes a run repeatable (set another to explore further).
+# REFRAME_FUZZ_SEED (default 1) makes a run repeatable (set another to explore further);
+# REFRAME_FUZZ_CHECKS replaces the list of checks (e.g. `all`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUIREMENTS=scripts/api-fuzz/requirements.txt
@@ -24,9 +25,18 @@ fi
 [ $# -ge 2 ] || { echo "usage: $0 install | BASE_URL TOKEN [schemathesis run arguments]" >&2; exit 2; }
 URL=$1 TOKEN=$2
 shift 2
+# REFRAME_FUZZ_JOB_ID: a job of the token's tenant, used as every `{id}` (a generated id is only ever
+# a 404, which leaves the job operations untested).
+CONFIG=()
+if [ -n "${REFRAME_FUZZ_JOB_ID:-}" ]; then
+  CONFIG_FILE=$(mktemp /tmp/reframe-fuzz-XXXXXX.toml)
+  trap 'rm -f "$CONFIG_FILE"' EXIT
+  printf '[parameters]\n"path.id" = "%s"\n' "$REFRAME_FUZZ_JOB_ID" > "$CONFIG_FILE"
+  CONFIG=(--config-file "$CONFIG_FILE")
+fi
 # The stateful phase needs links between operations, which the contract does not declare.
-PYTHONPATH=$TOOLS exec python3 -m schemathesis.cli run Libraries/API/openapi.yaml \
+PYTHONPATH=$TOOLS python3 -m schemathesis.cli "${CONFIG[@]}" run Libraries/API/openapi.yaml \
   --url "$URL" --header "Authorization: Bearer $TOKEN" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+  --checks "${REFRAME_FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance}" \
   --phases examples,coverage,fuzzing --max-examples "${REFRAME_FUZZ_EXAMPLES:-20}" --seed "${REFRAME_FUZZ_SEED:-1}" \
   --workers 1 --request-timeout 10 --generation-database none --no-color --output-truncate false "$@"

@@ -27,6 +27,7 @@ struct UploadWriter {
 
     func store(name: String, tenant: String, overwrite: Bool, body: HTTPBody) async throws -> Stored {
         let relative = try checkedPath(name: name, tenant: tenant)
+        if case .known(0) = body.length { throw Self.empty }
         let target = try prepareFolders(relative)
         if !overwrite, FileManager.default.fileExists(atPath: target) {
             throw APIProblem(.conflict, "'\(relative)' exists; add ?overwrite=true to replace it")
@@ -41,7 +42,8 @@ struct UploadWriter {
             var size: Int64 = 0
             var block: [UInt8] = []
             block.reserveCapacity(Self.writeBlock)
-            for try await chunk in body {
+            var chunks = body.makeAsyncIterator()
+            while let chunk = try await Self.next(&chunks) {
                 hasher.update(data: chunk)
                 size += Int64(chunk.count)
                 block.append(contentsOf: chunk)
@@ -51,6 +53,7 @@ struct UploadWriter {
                 }
             }
             try await Self.write(block, to: fd)
+            guard size > 0 else { throw Self.empty }
             // A connection that closes early may end the body without an error: its length tells.
             if case .known(let declared) = body.length, declared != size {
                 throw APIProblem(.badRequest, "the body ended after \(size) of the \(declared) bytes its Content-Length declared")
@@ -122,6 +125,17 @@ struct UploadWriter {
         guard overwrite else { throw APIProblem(.conflict, "'\(relative)' exists; add ?overwrite=true to replace it") }
         guard rename(temporary, target) == 0 else { throw problem(errno, "cannot replace '\(relative)'") }
         return true
+    }
+
+    /// No source is empty (the ingest refuses one), and a PUT without a body is a client's mistake.
+    static let empty = APIProblem(.badRequest, "the upload is empty; send the file's bytes as the body")
+
+    /// The next piece of the body. A body that fails without saying why (the connection closed
+    /// mid-way) is the client's doing, not a server error.
+    static func next(_ chunks: inout HTTPBody.Iterator) async throws -> HTTPBody.ByteChunk? {
+        do { return try await chunks.next() } catch let problem as APIProblem { throw problem } catch {
+            throw APIProblem(.badRequest, "the upload was cut off before its body ended")
+        }
     }
 
     static func write(_ bytes: [UInt8], to fd: Int32) async throws {

@@ -26,7 +26,9 @@ public enum ExternalTool {
 
     /// Runs `tool` to its end and returns its exit status and both outputs, whatever the status
     /// (a checker's report is on its standard output when it fails, too).
-    public static func runToEnd(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+    /// `environment` is added to this process's own.
+    public static func runToEnd(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> (status: Int32, output: String, errors: String) {
         let p = Process(), out = Pipe()
         // Errors go to a file: a tool that filled a second pipe while we drained the first would block.
         let errorsPath = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString).err").path
@@ -36,6 +38,7 @@ public enum ExternalTool {
         defer { try? err.close(); unlink(errorsPath) }
         p.executableURL = URL(fileURLWithPath: tool)
         p.arguments = arguments
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.standardOutput = out
         p.standardError = err
         try p.run()

@@ -102,6 +102,8 @@ extension APITests {
         assertProblem(try await upload("%2Fetc%2Fpasswd", [1]).reply, 400, containing: "absolute")
         assertProblem(try await upload("a%2F%2Fb.mp4", [1]).reply, 400, containing: "empty")
         assertProblem(try await upload("bad%0Aname", [1]).reply, 400, containing: "control")
+        assertProblem(try await upload("empty.bin", []).reply, 400, containing: "empty")
+        assertProblem(try await upload("empty.bin", [], chunked: true).reply, 400, containing: "empty")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/../escape.mp4"))
 
         // Links inside the tenant's folder are never written through, wherever they point.
