@@ -6,7 +6,7 @@
 # into a cache folder named by that file's hash (as scripts/deploy-checks.sh does).
 #   scripts/api-fuzz.sh install                  # install only (scripts/setup.sh)
 #   scripts/api-fuzz.sh BASE_URL TOKEN [ARGS…]   # fuzz; extra ARGS go to `schemathesis run`
-# REFRAME_FUZZ_EXAMPLES (default 20) bounds the generated cases per operation and phase;
+# REFRAME_FUZZ_EXAMPLES (default 100) bounds the generated cases per operation and phase;
 # REFRAME_FUZZ_SEED (default 1) makes a run repeatable (set another to explore further);
 # REFRAME_FUZZ_CHECKS replaces the list of checks (e.g. `all`).
 set -euo pipefail
@@ -27,16 +27,19 @@ URL=$1 TOKEN=$2
 shift 2
 # REFRAME_FUZZ_JOB_ID: a job of the token's tenant, used as every `{id}` (a generated id is only ever
 # a 404, which leaves the job operations untested).
+CONTRACT=$PWD/Libraries/API/openapi.yaml
+# schemathesis and hypothesis keep caches in the working directory: a private one, not the repo.
+WORK=$(mktemp -d /tmp/reframe-fuzz-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
 CONFIG=()
 if [ -n "${REFRAME_FUZZ_JOB_ID:-}" ]; then
-  CONFIG_FILE=$(mktemp /tmp/reframe-fuzz-XXXXXX.toml)
-  trap 'rm -f "$CONFIG_FILE"' EXIT
-  printf '[parameters]\n"path.id" = "%s"\n' "$REFRAME_FUZZ_JOB_ID" > "$CONFIG_FILE"
-  CONFIG=(--config-file "$CONFIG_FILE")
+  printf '[parameters]\n"path.id" = "%s"\n' "$REFRAME_FUZZ_JOB_ID" > schemathesis.toml
+  CONFIG=(--config-file schemathesis.toml)
 fi
 # The stateful phase needs links between operations, which the contract does not declare.
-PYTHONPATH=$TOOLS python3 -m schemathesis.cli "${CONFIG[@]}" run Libraries/API/openapi.yaml \
+PYTHONPATH=$TOOLS python3 -m schemathesis.cli "${CONFIG[@]}" run "$CONTRACT" \
   --url "$URL" --header "Authorization: Bearer $TOKEN" \
   --checks "${REFRAME_FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance}" \
-  --phases examples,coverage,fuzzing --max-examples "${REFRAME_FUZZ_EXAMPLES:-20}" --seed "${REFRAME_FUZZ_SEED:-1}" \
+  --phases examples,coverage,fuzzing --max-examples "${REFRAME_FUZZ_EXAMPLES:-100}" --seed "${REFRAME_FUZZ_SEED:-1}" \
   --workers 1 --request-timeout 10 --generation-database none --no-color --output-truncate false "$@"
