@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes the running HTTP API against its contract (Libraries/API/openapi.yaml) with schemathesis:
-# generated valid and invalid requests for every operation, failing on any 5xx answer, any status
-# the contract does not list, and any response body or content type that does not match it.
+# generated valid and invalid requests for every operation, failing on any 5xx answer, any status,
+# header, content type or body the contract does not describe, a method outside the contract not
+# answered with 405, a request without its token not refused. (Not checked: that every request the
+# schema allows is accepted, as the contract cannot say all of a job spec's or a path's rules.)
 # The tools are the wheels pinned by SHA-256 in scripts/api-fuzz/requirements.txt, installed once
 # into a cache folder named by that file's hash (as scripts/deploy-checks.sh does).
 #   scripts/api-fuzz.sh install                  # install only (scripts/setup.sh)
@@ -40,6 +42,6 @@ fi
 # The stateful phase needs links between operations, which the contract does not declare.
 PYTHONPATH=$TOOLS python3 -m schemathesis.cli "${CONFIG[@]}" run "$CONTRACT" \
   --url "$URL" --header "Authorization: Bearer $TOKEN" \
-  --checks "${REFRAME_FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance}" \
+  --checks "${REFRAME_FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,unsupported_method,missing_required_header,ignored_auth,use_after_free,ensure_resource_availability}" \
   --phases examples,coverage,fuzzing --max-examples "${REFRAME_FUZZ_EXAMPLES:-100}" --seed "${REFRAME_FUZZ_SEED:-1}" \
   --workers 1 --request-timeout 10 --generation-database none --no-color --output-truncate false "$@"

@@ -96,6 +96,11 @@ extension APITests {
 
     func testUploadRefusesEscapesAndOversizedBodiesAndLeavesNothing() async throws {
         assertProblem(try await upload("x.mp4", [1, 2, 3], tenant: nil).reply, 401)
+        // A method the contract has not at this path: 405 naming the one it has; no path at all: 404.
+        let wrongMethod = try await call(.GET, "/v1/uploads/x.mp4")
+        assertProblem(wrongMethod, 405, containing: "PUT")
+        XCTAssertEqual(wrongMethod.headers.first(name: "Allow"), "PUT")
+        assertProblem(try await call(.GET, "/v1/nothing"), 404)
         assertProblem(try await upload("..", [1]).reply, 400, containing: "'..'")
         assertProblem(try await upload("%2e%2e%2fescape.mp4", [1]).reply, 400, containing: "'..'")
         assertProblem(try await upload("a%2F..%2F..%2F..%2Fclip.mp4", [1]).reply, 400, containing: "'..'")
