@@ -45,9 +45,9 @@ extension APITests {
     /// the answer. An HTTP client that sees the answer before it has sent the body may give up
     /// instead of returning it (the server answers a too-long Content-Length at once); here the
     /// server drains what follows its answer, so sending all of it first makes the order certain.
-    func rawUpload(_ name: String, _ body: [UInt8], chunked: Bool) async throws -> Reply {
+    func rawUpload(_ name: String, _ body: [UInt8], chunked: Bool, contentType: String = "application/octet-stream") async throws -> Reply {
         var head = "PUT /v1/uploads/\(name) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(cluster.apiTokens["alpha"] ?? "")\r\n"
-        head += "Content-Type: application/octet-stream\r\n"
+        head += "Content-Type: \(contentType)\r\n"
         var bytes: [UInt8]
         if chunked {
             head += "Transfer-Encoding: chunked\r\n\r\n"
@@ -141,6 +141,7 @@ extension APITests {
         assertProblem(try await upload("%2Fetc%2Fpasswd", [1]).reply, 400, containing: "absolute")
         assertProblem(try await upload("a%2F%2Fb.mp4", [1]).reply, 400, containing: "empty")
         assertProblem(try await upload("bad%0Aname", [1]).reply, 400, containing: "control")
+        assertProblem(try await rawUpload("typed.mp4", [1], chunked: false, contentType: "video/mp4"), 415)
         assertProblem(try await rawUpload("empty.bin", [], chunked: false), 400, containing: "empty")
         assertProblem(try await rawUpload("empty.bin", [], chunked: true), 400, containing: "empty")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/../escape.mp4"))
