@@ -28,14 +28,18 @@ struct UploadWriter {
     func store(name: String, tenant: String, overwrite: Bool, body: HTTPBody) async throws -> Stored {
         let relative = try checkedPath(name: name, tenant: tenant)
         if case .known(0) = body.length { throw Self.empty }
-        let target = try prepareFolders(relative)
+        let (target, created) = try prepareFolders(relative)
         if !overwrite, FileManager.default.fileExists(atPath: target) {
             throw APIProblem(.conflict, "'\(relative)' exists; add ?overwrite=true to replace it")
         }
         let folder = (target as NSString).deletingLastPathComponent
         let temporary = "\(folder)/.upload-\(UUID().uuidString.lowercased()).part"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw Self.problem(errno, "cannot create a file in the folder of '\(relative)'") }
+        guard fd >= 0 else {
+            let error = Self.problem(errno, "cannot create a file in the folder of '\(relative)'")
+            Self.remove(created)
+            throw error
+        }
         var closed = false
         do {
             var hasher = SHA256()
@@ -70,6 +74,7 @@ struct UploadWriter {
         } catch {
             if !closed { close(fd) }
             unlink(temporary)
+            Self.remove(created)
             throw error
         }
     }
@@ -85,17 +90,22 @@ struct UploadWriter {
         return UploadArea.path(tenant: tenant, name: name)
     }
 
-    /// Creates the folders above the file and returns its absolute path. Every component that exists
-    /// must be a real folder (the last: not a link), checked before anything is created in it.
-    func prepareFolders(_ relative: String) throws -> String {
+    /// Creates the folders above the file and returns its absolute path and the folders it created,
+    /// outermost first. Every component that exists must be a real folder (the last: a regular file),
+    /// none a link, checked before anything is created in it.
+    func prepareFolders(_ relative: String) throws -> (target: String, created: [String]) {
         let resolvedRoot = URL(fileURLWithPath: mediaRoot).standardizedFileURL.resolvingSymlinksInPath().path
         let components = relative.split(separator: "/").map(String.init)
         var path = resolvedRoot
+        var missing: [String] = []
         for (n, component) in components.enumerated() {
             path += "/" + component
             let isLast = n == components.count - 1
             var info = stat()
-            guard lstat(path, &info) == 0 else { break }
+            guard lstat(path, &info) == 0 else {
+                missing = (n..<components.count - 1).map { resolvedRoot + "/" + components[0...$0].joined(separator: "/") }
+                break
+            }
             let shown = components[0...n].joined(separator: "/")
             if info.st_mode & S_IFMT == S_IFLNK { throw APIProblem(.forbidden, "'\(shown)' is a symbolic link; uploads are not written through links") }
             if !isLast, info.st_mode & S_IFMT != S_IFDIR { throw APIProblem(.conflict, "'\(shown)' is a file, not a folder") }
@@ -110,7 +120,7 @@ struct UploadWriter {
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
             throw APIProblem(.conflict, "cannot create the folder of '\(relative)'")
         }
-        return target
+        return (target, missing)
     }
 
     /// Puts the synced temporary file under its name; true when it replaced a file. `link` fails when
@@ -136,6 +146,12 @@ struct UploadWriter {
         do { return try await chunks.next() } catch let problem as APIProblem { throw problem } catch {
             throw APIProblem(.badRequest, "the upload was cut off before its body ended")
         }
+    }
+
+    /// Removes the folders a failed upload created, innermost first; one that another upload has
+    /// put a file in meanwhile is not empty and stays.
+    static func remove(_ created: [String]) {
+        for folder in created.reversed() { rmdir(folder) }
     }
 
     static func write(_ bytes: [UInt8], to fd: Int32) async throws {

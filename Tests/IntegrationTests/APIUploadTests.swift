@@ -165,7 +165,8 @@ extension APITests {
         // Too large: declared up front, and streamed without a length; neither leaves a file.
         let big = [UInt8](repeating: 7, count: Self.uploadLimit + 1)
         assertProblem(try await rawUpload("big-declared.bin", big, chunked: false), 413, containing: "larger than")
-        assertProblem(try await rawUpload("big-streamed.bin", big, chunked: true), 413, containing: "larger than")
+        assertProblem(try await rawUpload("new%2Ffolder%2Fbig-streamed.bin", big, chunked: true), 413, containing: "larger than")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(folder)/new"), "folders made for a refused upload are removed")
         let exact = try await upload("exact.bin", [UInt8](repeating: 1, count: Self.uploadLimit), chunked: true)
         XCTAssertEqual(exact.reply.status, 201, "a body of exactly the limit is accepted: \(exact.reply.text)")
 
