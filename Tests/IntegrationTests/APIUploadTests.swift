@@ -17,22 +17,15 @@ extension APITests {
     }
 
     /// PUTs `bytes` in `chunk`-sized pieces with their Content-Length, or `chunked` without one.
-    /// `failAfter` cuts the body off (the sequence throws) once that many bytes have gone out.
     func upload(_ name: String, _ bytes: [UInt8], tenant: String? = "alpha", query: String = "", chunk: Int = 64 << 10,
-                chunked: Bool = false, failAfter: Int? = nil) async throws -> Upload {
+                chunked: Bool = false) async throws -> Upload {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(cluster.httpPort)/v1/uploads/\(name)\(query)")
         request.method = .PUT
         if let tenant, let token = cluster.apiTokens[tenant] { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
         let pieces = stride(from: 0, to: bytes.count, by: chunk).map { ByteBuffer(bytes: bytes[$0..<min($0 + chunk, bytes.count)]) }
-        let cut = failAfter
-        let stream = AsyncThrowingStream<ByteBuffer, any Error> { continuation in
-            var sent = 0
-            for piece in pieces {
-                if let cut, sent >= cut { continuation.finish(throwing: CancellationError()); return }
-                continuation.yield(piece)
-                sent += piece.readableBytes
-            }
+        let stream = AsyncStream<ByteBuffer> { continuation in
+            for piece in pieces { continuation.yield(piece) }
             continuation.finish()
         }
         request.body = .stream(stream, length: chunked ? .unknown : .known(Int64(bytes.count)))
@@ -42,11 +35,14 @@ extension APITests {
     }
 
     /// PUTs over a plain socket: head, then every byte of `body` (chunked when `chunked`), then reads
-    /// the answer. An HTTP client that sees the answer before it has sent the body may give up
-    /// instead of returning it (the server answers a too-long Content-Length at once); here the
-    /// server drains what follows its answer, so sending all of it first makes the order certain.
-    func rawUpload(_ name: String, _ body: [UInt8], chunked: Bool, contentType: String = "application/octet-stream") async throws -> Reply {
-        var head = "PUT /v1/uploads/\(name) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(cluster.apiTokens["alpha"] ?? "")\r\n"
+    /// the answer. For refusals: the server answers before reading the body (a bad name, a too-long
+    /// Content-Length), and an HTTP client that sees the answer before it has sent the body may throw
+    /// (AsyncHTTPClient: bodyLengthMismatch) instead of returning it. The server drains what follows
+    /// its answer, so sending all of it first makes the order certain.
+    func rawUpload(_ name: String, _ body: [UInt8], tenant: String? = "alpha", query: String = "", chunked: Bool = false,
+                   contentType: String = "application/octet-stream") async throws -> Reply {
+        var head = "PUT /v1/uploads/\(name)\(query) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        if let tenant, let token = cluster.apiTokens[tenant] { head += "Authorization: Bearer \(token)\r\n" }
         head += "Content-Type: \(contentType)\r\n"
         var bytes: [UInt8]
         if chunked {
@@ -116,8 +112,7 @@ extension APITests {
         XCTAssertNotEqual(betas.name, stored.name)
 
         // No overwrite unless asked; asked, the file is replaced whole and the answer is 200.
-        let again = try await upload("tapes%2Fclip%20one.mp4", [0, 1, 2])
-        assertProblem(again.reply, 409, containing: "overwrite=true")
+        assertProblem(try await rawUpload("tapes%2Fclip%20one.mp4", [0, 1, 2]), 409, containing: "overwrite=true")
         XCTAssertEqual([UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(stored.name)"))), clip, "a refused upload changes nothing")
         let replacement = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         let replaced = try await upload("tapes%2Fclip%20one.mp4", replacement, query: "?overwrite=true")
@@ -129,20 +124,20 @@ extension APITests {
     }
 
     func testUploadRefusesEscapesAndOversizedBodiesAndLeavesNothing() async throws {
-        assertProblem(try await upload("x.mp4", [1, 2, 3], tenant: nil).reply, 401)
+        assertProblem(try await rawUpload("x.mp4", [1, 2, 3], tenant: nil), 401)
         // A method the contract has not at this path: 405 naming the one it has; no path at all: 404.
         let wrongMethod = try await call(.GET, "/v1/uploads/x.mp4")
         assertProblem(wrongMethod, 405, containing: "PUT")
         XCTAssertEqual(wrongMethod.headers.first(name: "Allow"), "PUT")
         assertProblem(try await call(.GET, "/v1/nothing"), 404)
-        assertProblem(try await upload("..", [1]).reply, 400, containing: "'..'")
-        assertProblem(try await upload("%2e%2e%2fescape.mp4", [1]).reply, 400, containing: "'..'")
-        assertProblem(try await upload("a%2F..%2F..%2F..%2Fclip.mp4", [1]).reply, 400, containing: "'..'")
-        assertProblem(try await upload("%2Fetc%2Fpasswd", [1]).reply, 400, containing: "absolute")
-        assertProblem(try await upload("a%2F%2Fb.mp4", [1]).reply, 400, containing: "empty")
-        assertProblem(try await upload("bad%0Aname", [1]).reply, 400, containing: "control")
-        assertProblem(try await rawUpload("typed.mp4", [1], chunked: false, contentType: "video/mp4"), 415)
-        assertProblem(try await rawUpload("empty.bin", [], chunked: false), 400, containing: "empty")
+        assertProblem(try await rawUpload("..", [1]), 400, containing: "'..'")
+        assertProblem(try await rawUpload("%2e%2e%2fescape.mp4", [1]), 400, containing: "'..'")
+        assertProblem(try await rawUpload("a%2F..%2F..%2F..%2Fclip.mp4", [1]), 400, containing: "'..'")
+        assertProblem(try await rawUpload("%2Fetc%2Fpasswd", [1]), 400, containing: "absolute")
+        assertProblem(try await rawUpload("a%2F%2Fb.mp4", [1]), 400, containing: "empty")
+        assertProblem(try await rawUpload("bad%0Aname", [1]), 400, containing: "control")
+        assertProblem(try await rawUpload("typed.mp4", [1], contentType: "video/mp4"), 415)
+        assertProblem(try await rawUpload("empty.bin", []), 400, containing: "empty")
         assertProblem(try await rawUpload("empty.bin", [], chunked: true), 400, containing: "empty")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/../escape.mp4"))
 
@@ -153,28 +148,38 @@ extension APITests {
         let outside = try MediaChecks.temporaryDirectory("api-outside")
         defer { try? FileManager.default.removeItem(atPath: outside) }
         try FileManager.default.createSymbolicLink(atPath: "\(folder)/out", withDestinationPath: outside)
-        assertProblem(try await upload("out%2Fx.mp4", [1, 2]).reply, 403, containing: "symbolic link")
+        assertProblem(try await rawUpload("out%2Fx.mp4", [1, 2]), 403, containing: "symbolic link")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside), [], "nothing written outside the media root")
         let clipBefore = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/clip.mp4"))
         try FileManager.default.createSymbolicLink(atPath: "\(folder)/link.mp4", withDestinationPath: "\(dir)/clip.mp4")
-        assertProblem(try await upload("link.mp4", [1, 2], query: "?overwrite=true").reply, 403, containing: "symbolic link")
+        assertProblem(try await rawUpload("link.mp4", [1, 2], query: "?overwrite=true"), 403, containing: "symbolic link")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/clip.mp4")), clipBefore, "the link's target is untouched")
         try FileManager.default.removeItem(atPath: "\(folder)/out")
         try FileManager.default.removeItem(atPath: "\(folder)/link.mp4")
 
         // Too large: declared up front, and streamed without a length; neither leaves a file.
         let big = [UInt8](repeating: 7, count: Self.uploadLimit + 1)
-        assertProblem(try await rawUpload("big-declared.bin", big, chunked: false), 413, containing: "larger than")
+        assertProblem(try await rawUpload("big-declared.bin", big), 413, containing: "larger than")
         assertProblem(try await rawUpload("new%2Ffolder%2Fbig-streamed.bin", big, chunked: true), 413, containing: "larger than")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(folder)/new"), "folders made for a refused upload are removed")
         let exact = try await upload("exact.bin", [UInt8](repeating: 1, count: Self.uploadLimit), chunked: true)
         XCTAssertEqual(exact.reply.status, 201, "a body of exactly the limit is accepted: \(exact.reply.text)")
 
-        // Cut off half-way: the client gives up, the server drops what it had.
-        _ = try? await upload("cut.bin", [UInt8](repeating: 3, count: 1 << 20), failAfter: 256 << 10)
-        let deadline = Date().addingTimeInterval(10)
-        while uploadedFiles().contains(where: { $0.hasSuffix(".part") }), Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
+        // Cut off half-way: while the body comes in, only a temporary file exists; once the client
+        // hangs up, the server drops it.
         let tenant = (folder as NSString).lastPathComponent
+        let head = "PUT /v1/uploads/cut.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(cluster.apiTokens["alpha"] ?? "")\r\n"
+            + "Content-Type: application/octet-stream\r\nContent-Length: \(1 << 20)\r\n\r\n"
+        let connection = try RawHTTP.connect(port: cluster.httpPort)
+        try RawHTTP.send(connection, Array(head.utf8) + [UInt8](repeating: 3, count: 256 << 10))
+        func partial() -> [String] { uploadedFiles().filter { $0.hasSuffix(".part") } }
+        var deadline = Date().addingTimeInterval(10)
+        while partial().isEmpty, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+        XCTAssertEqual(partial().count, 1, "the body is being written to a temporary file")
+        XCTAssertFalse(uploadedFiles().contains("\(tenant)/cut.bin"), "nothing under the real name before the body is complete")
+        close(connection)
+        deadline = Date().addingTimeInterval(10)
+        while !partial().isEmpty, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
         XCTAssertEqual(uploadedFiles(), ["\(tenant)/exact.bin", "\(tenant)/first.bin"], "neither final nor temporary files of refused uploads")
         XCTAssertTrue(cluster.allRunning, "\(cluster.ended)")
     }
@@ -184,10 +189,10 @@ extension APITests {
 enum RawHTTP {
     struct Failure: Error { var what: String }
 
-    static func exchange(port: Int, _ request: [UInt8]) throws -> String {
+    /// A connected TCP socket to the loopback at `port` (reads time out after 30 s).
+    static func connect(port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(what: "socket") }
-        defer { close(fd) }
+        guard fd >= 0 else { throw Failure(what: "socket: \(errno)") }
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
@@ -195,17 +200,31 @@ enum RawHTTP {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw Failure(what: "connect: \(errno)") }
+        guard connected == 0 else {
+            close(fd)
+            throw Failure(what: "connect: \(errno)")
+        }
+        return fd
+    }
+
+    static func send(_ fd: Int32, _ bytes: [UInt8]) throws {
         var sent = 0
-        try request.withUnsafeBytes { buffer in
+        try bytes.withUnsafeBytes { buffer in
             while sent < buffer.count {
-                let n = send(fd, buffer.baseAddress! + sent, buffer.count - sent, Int32(MSG_NOSIGNAL))
+                let n = Glibc.send(fd, buffer.baseAddress! + sent, buffer.count - sent, Int32(MSG_NOSIGNAL))
                 guard n > 0 else { throw Failure(what: "send: \(errno) after \(sent) bytes") }
                 sent += n
             }
         }
+    }
+
+    /// Sends `request` whole, then reads the answer (head and body as text) until its Content-Length is in.
+    static func exchange(port: Int, _ request: [UInt8]) throws -> String {
+        let fd = try connect(port: port)
+        defer { close(fd) }
+        try send(fd, request)
         var answer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
