@@ -45,8 +45,11 @@ RUN groupadd --system --gid 10001 reframe \
  && mkdir -p /media && chown reframe:reframe /media
 COPY --from=build /out/bin/ /usr/local/bin/
 COPY --from=build --chown=root:root /out/models /opt/reframe/models
+# The services listen on loopback unless told otherwise; in a container, other hosts must reach them.
 ENV REFRAME_MEDIA_ROOT=/media \
-    REFRAME_MODEL_DIR=/opt/reframe/models
+    REFRAME_MODEL_DIR=/opt/reframe/models \
+    REFRAME_HTTP_HOST=0.0.0.0 \
+    REFRAME_METRICS_HOST=0.0.0.0
 USER 10001:10001
 WORKDIR /media
 VOLUME ["/media"]

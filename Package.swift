@@ -119,7 +119,8 @@ let package = Package(
         // It also runs the fault scenarios (kill storm, restarts) and checks their results: the job's
         // keys in Redis (Store, Redis) and its pictures against a fault-free run (Media).
         .target(name: "Harness", dependencies: ["Core", "Store", "Redis", "Media", "Messaging", "Pipeline", .product(name: "Logging", package: "swift-log"),
-                                                .product(name: "Crypto", package: "swift-crypto")],
+                                                .product(name: "Crypto", package: "swift-crypto"),
+                                                .product(name: "AsyncHTTPClient", package: "async-http-client")],
                 path: "Libraries/Harness"),
         // Helpers shared by the test targets: clips made with libav, output inspection, PSNR.
         .target(name: "TestSupport", dependencies: ["Pipeline", "Media", "Core", "Harness"], path: "Tests/TestSupport"),

@@ -2,7 +2,9 @@
 # Starts (or stops) a private RabbitMQ and Redis on loopback for tests and local runs.
 # Everything lives under $REFRAME_RUN_DIR (default /tmp/reframe-services): data, logs, pids.
 # Ports are private so a system broker or store on the default ports is never touched, and every
-# listener (AMQP, Erlang distribution, epmd, Redis) is bound to 127.0.0.1.
+# listener (AMQP, Erlang distribution, epmd, Redis) is bound to 127.0.0.1. REFRAME_BIND_ADDRESS
+# moves the AMQP and Redis listeners to another address (the multi-host test's broker host, inside a
+# network namespace); epmd and Erlang distribution stay on that host's loopback.
 #   scripts/services.sh start           # prints the env lines to eval
 #   scripts/services.sh stop            # stops the broker, store, epmd and any service a test left
 #   scripts/services.sh restart-redis   # Redis shut down (AOF flushed) and started again on its port
@@ -16,10 +18,11 @@ NODE=reframe-$AMQP_PORT@localhost
 RMQ=/usr/lib/rabbitmq/bin
 # Service processes started by tests record "<name>" in $SERVICES_DIR/<pid> (see ServiceCluster).
 SERVICES_DIR=$RUN_DIR/services
+BIND=${REFRAME_BIND_ADDRESS:-127.0.0.1}
 
 rabbit_env() {
   export HOME="$RUN_DIR/rabbit-home"
-  export RABBITMQ_NODENAME="$NODE" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$AMQP_PORT"
+  export RABBITMQ_NODENAME="$NODE" RABBITMQ_NODE_IP_ADDRESS="$BIND" RABBITMQ_NODE_PORT="$AMQP_PORT"
   export RABBITMQ_DIST_PORT=$((AMQP_PORT + 20000)) ERL_EPMD_PORT=$((AMQP_PORT + 1000))
   # epmd and the distribution listeners (the node's and each rabbitmqctl's) on loopback only.
   export ERL_EPMD_ADDRESS=127.0.0.1
@@ -78,16 +81,20 @@ stop_rabbit() {
 }
 
 start_redis() {
-  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --dir "$RUN_DIR/redis" \
+  # Protected mode refuses every client from another address while there is no password; a
+  # non-loopback BIND is a test host's private address, reachable only from its own network.
+  local protected=yes
+  [ "$BIND" = 127.0.0.1 ] || protected=no
+  redis-server --bind "$BIND" --protected-mode "$protected" --port "$REDIS_PORT" --daemonize yes --dir "$RUN_DIR/redis" \
     --pidfile "$RUN_DIR/redis.pid" --logfile "$RUN_DIR/redis.log" --appendonly yes \
     --maxmemory "${REFRAME_REDIS_MAXMEMORY:-2gb}" --maxmemory-policy noeviction --save "" >/dev/null
   # PING answers LOADING while the AOF is read back, so wait for a real PONG.
-  for _ in $(seq 100); do [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break; sleep 0.1; done
+  for _ in $(seq 100); do [ "$(redis-cli -h "$BIND" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break; sleep 0.1; done
 }
 
 stop_redis() {
   # SHUTDOWN flushes and fsyncs the AOF even with NOSAVE (no RDB snapshot).
-  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  redis-cli -h "$BIND" -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
   await_exit "$RUN_DIR/redis.pid" 10
 }
 
@@ -115,9 +122,10 @@ start() {
   rabbit_env
   echo "[]." > "$RABBITMQ_ENABLED_PLUGINS_FILE"
   : > "$RABBITMQ_CONF_ENV_FILE"
-  # loopback_users = none lets guest connect over 127.0.0.1 only (listener is loopback-bound).
+  # loopback_users = none lets guest connect through the one listener: loopback, or the private
+  # address of a test's own network namespace, which nothing outside the test can reach.
   cat > "$RUN_DIR/rabbitmq.conf" <<CONF
-listeners.tcp.default = 127.0.0.1:$AMQP_PORT
+listeners.tcp.default = $BIND:$AMQP_PORT
 loopback_users = none
 heartbeat = 30
 vm_memory_high_watermark.relative = 0.3
@@ -127,13 +135,32 @@ CONF
   start_epmd
   start_rabbit
   start_redis
-  echo "export REFRAME_AMQP_URL=amqp://guest:guest@127.0.0.1:$AMQP_PORT/"
-  echo "export REFRAME_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
+  echo "export REFRAME_AMQP_URL=amqp://guest:guest@$BIND:$AMQP_PORT/"
+  echo "export REFRAME_REDIS_URL=redis://$BIND:$REDIS_PORT/0"
+}
+
+# A multi-host test's virtual LAN (Harness/VirtualLAN.swift) records itself in $RUN_DIR/lan-*:
+# `broker.env` (how to reach its broker host's services.sh) and `namespaces`. A test that crashed
+# leaves it here; its broker and store are stopped inside their namespace, then the namespaces go.
+stop_lans() {
+  local lan ns
+  for lan in "$RUN_DIR"/lan-*; do
+    [ -d "$lan" ] || continue
+    if [ -f "$lan/broker.env" ]; then
+      # shellcheck disable=SC2046
+      ip netns exec "$(cat "$lan/broker-namespace")" env $(cat "$lan/broker.env") "$0" stop || true
+    fi
+    if [ -f "$lan/namespaces" ]; then
+      while read -r ns || [ -n "$ns" ]; do [ -n "$ns" ] && { ip netns del "$ns" 2>/dev/null || true; }; done < "$lan/namespaces"
+    fi
+    rm -rf "$lan"
+  done
 }
 
 stop() {
   rabbit_env
   stop_services
+  stop_lans
   stop_rabbit
   stop_redis
   if alive "$RUN_DIR/epmd.pid"; then kill "$(cat "$RUN_DIR/epmd.pid")" 2>/dev/null || true; fi

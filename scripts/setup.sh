@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what Reframe needs on a fresh Debian machine (as root): C libraries, FFmpeg,
-# RabbitMQ, Redis, oneDNN (neural inference) and pip (fetches the pinned model wheels). Swift itself is expected on PATH (the toolchain this project targets).
+# RabbitMQ, Redis, oneDNN (neural inference), pip (fetches the pinned model wheels), iproute2 (the
+# multi-host test's network namespaces) and wrk (`reframe bench api`). Swift itself is expected on PATH (the toolchain this project targets).
 set -euo pipefail
 PACKAGES=(librabbitmq-dev libhiredis-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
-          libswresample-dev libavfilter-dev libzstd-dev zlib1g-dev libdnnl-dev rabbitmq-server redis-server ffmpeg python3-pip)
+          libswresample-dev libavfilter-dev libzstd-dev zlib1g-dev libdnnl-dev rabbitmq-server redis-server ffmpeg python3-pip
+          iproute2 wrk)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

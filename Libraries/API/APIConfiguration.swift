@@ -5,7 +5,8 @@ import Pipeline
 /// The HTTP API's settings, from the environment (REFRAME_HTTP_HOST, REFRAME_HTTP_PORT,
 /// REFRAME_API_TOKENS, REFRAME_API_MAX_BODY, REFRAME_API_MAX_UPLOAD, REFRAME_API_RATE).
 public struct APIConfiguration: Sendable {
-    public var host = "0.0.0.0"
+    /// Loopback unless asked (`REFRAME_HTTP_HOST`); the container image sets 0.0.0.0.
+    public var host = "127.0.0.1"
     public var port = 8080
     public var tokens = TokenRegistry(entries: [:])
     /// Largest request body: a job spec's own limit (a spec names files, it never carries them).

@@ -26,12 +26,15 @@ struct JobAPI: APIProtocol {
         let body = Array(try JSONEncoder().encode(spec))
         let tenant = try RequestTenant.required()
         try refuseForeignUploads(body, tenant: tenant)
+        let chosen = try input.headers.idempotencyKey.map { try IdempotencyKey.jobId(tenant: tenant, key: $0) }
         do {
-            let (id, plan) = try await IngestHandler.submit(specBody: body, tenant: tenant, context: context)
-            return .created(.init(headers: .init(location: "/v1/jobs/\(id)"),
-                                  body: .json(.init(id: id, state: .running, plan: view.plan(plan)))))
+            let job = try await IngestHandler.submit(specBody: body, tenant: tenant, id: chosen, context: context)
+            return .created(.init(headers: .init(location: "/v1/jobs/\(job.id)"),
+                                  body: .json(.init(id: job.id, state: view.state(job.state), plan: view.plan(job.plan)))))
         } catch let error as SpecError {
             throw APIProblem(.unprocessableContent, error.message)
+        } catch let error as IdempotencyConflict {
+            throw APIProblem(.unprocessableContent, error.description)
         }
     }
 

@@ -12,6 +12,9 @@ public enum Keys {
     /// An encoded segment made by the Assembler from one chunk.
     public static func encoded(_ id: String, chunk: Int) -> String { "reframe:frames:\(id):encoded:\(chunk)" }
     public static func inFlight(_ id: String) -> String { "reframe:inflight:\(id)" }
+    /// An HTTP submission recorded but whose extract messages may not be published yet (value: when
+    /// it began, Unix seconds). `submitting("")` is the prefix of them all.
+    public static func submitting(_ id: String) -> String { "reframe:submitting:\(id)" }
     public static let clusterInFlight = "reframe:inflight"
     /// Sorted set of job ids by creation time, for listing.
     public static let jobIndex = "reframe:jobs"

@@ -19,8 +19,11 @@ public final class ServiceCluster {
     public let logDirectory: String?
     /// `$REFRAME_RUN_DIR/services`, where running services are recorded by pid.
     private let pidDirectory: String?
-    /// Where Ingest's HTTP API listens (127.0.0.1), a port free when the cluster started.
+    /// Where Ingest's HTTP API listens (127.0.0.1, or Ingest's host's address), a port free when the cluster started.
     public let httpPort: Int
+    public let httpHost: String
+    /// The host each service runs on, when not this machine (a multi-host test's `VirtualLAN`), by service name.
+    private let hosts: [String: (host: VirtualLAN.Host, launcher: [String])]
     /// Bearer tokens of the API tenants `apiTenants` (named `<tenant>-<prefix>` in Ingest), by tenant,
     /// configured for Ingest by their hashes.
     public let apiTokens: [String: String]
@@ -56,8 +59,11 @@ public final class ServiceCluster {
 
     /// A cluster on a broker and store given explicitly (a tool that started its own), from the
     /// executables in `binDir`; `runDirectory` is where `scripts/services.sh` records service pids.
+    /// `placement` puts services on hosts of `lan` (service name → host name); the others run here.
+    /// `only` starts just those services (`reframe bench api` runs Ingest alone).
     public init(mediaRoot: String, amqpURL amqp: String, redisURL redis: String, binDir: String, runDirectory: String?,
-                extraEnvironment: [String: String] = [:], logDirectory: String? = nil) throws {
+                extraEnvironment: [String: String] = [:], logDirectory: String? = nil,
+                lan: VirtualLAN? = nil, placement: [String: String] = [:], only: [String] = ServiceCluster.services) throws {
         let env = ProcessInfo.processInfo.environment
         amqpURL = amqp
         redisURL = redis
@@ -72,8 +78,15 @@ public final class ServiceCluster {
         serviceEnv["REFRAME_QUEUE_PREFIX"] = prefix
         serviceEnv["REFRAME_LOG_LEVEL"] = env["REFRAME_TEST_LOG_LEVEL"] ?? "warning"
         serviceEnv["REFRAME_EXIT_WITH_PARENT"] = "1"
+        var hosts: [String: (host: VirtualLAN.Host, launcher: [String])] = [:]
+        for (service, hostName) in placement {
+            guard let lan, let host = lan.hosts[hostName] else { throw Failure.notConfigured("no host '\(hostName)' for \(service)") }
+            hosts[service] = (host, try lan.launcher(on: hostName))
+        }
+        self.hosts = hosts
         httpPort = try Self.freePort()
-        serviceEnv["REFRAME_HTTP_HOST"] = "127.0.0.1"
+        httpHost = hosts["Ingest"]?.host.address ?? "127.0.0.1"
+        serviceEnv["REFRAME_HTTP_HOST"] = httpHost
         serviceEnv["REFRAME_HTTP_PORT"] = String(httpPort)
         var tokens: [String: String] = [:]
         var lines = ""
@@ -94,7 +107,7 @@ public final class ServiceCluster {
         pidDirectory = runDirectory.map { "\($0)/services" }
         if let logDirectory { try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true) }
         if let pidDirectory { try FileManager.default.createDirectory(atPath: pidDirectory, withIntermediateDirectories: true) }
-        for name in Self.services { try start(name) }
+        for name in Self.services where only.contains(name) { try start(name) }
     }
 
     public static let services = ["Ingest", "Extractor", "Upscaler", "Interpolator", "Assembler"]
@@ -109,10 +122,17 @@ public final class ServiceCluster {
         // A second Ingest cannot share the first one's HTTP port.
         if name == "Ingest", label != nil, environment["REFRAME_HTTP_PORT"] == nil { environment["REFRAME_HTTP_PORT"] = String(try Self.freePort()) }
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "\(binDir)/\(name)")
-        // Each process its own metrics port on loopback, so five services (and extra instances) share a host.
+        let executable = "\(binDir)/\(name)"
+        if let launcher = hosts[name]?.launcher {
+            p.executableURL = URL(fileURLWithPath: launcher[0])
+            p.arguments = Array(launcher.dropFirst()) + [executable]
+        } else {
+            p.executableURL = URL(fileURLWithPath: executable)
+        }
+        // Each process its own metrics port (on loopback, or its host's address), so five services
+        // (and extra instances) share a host.
         let port = try Self.freePort()
-        let metrics = ["REFRAME_METRICS_HOST": "127.0.0.1", "REFRAME_METRICS_PORT": "\(port)"]
+        let metrics = ["REFRAME_METRICS_HOST": hosts[name]?.host.address ?? "127.0.0.1", "REFRAME_METRICS_PORT": "\(port)"]
         p.environment = serviceEnvironment.merging(metrics) { $1 }.merging(environment) { $1 }
         if let logDirectory {
             let path = "\(logDirectory)/\(label ?? name).log"
@@ -162,12 +182,14 @@ public final class ServiceCluster {
     /// (its ports and run directory come from the environment that test command exported, or from
     /// `environment`); returns what it printed.
     @discardableResult
-    public static func services(_ command: String, environment: [String: String] = [:]) throws -> String {
+    public static func services(_ command: String, _ arguments: [String] = [], environment: [String: String] = [:],
+                                launcher: [String] = []) throws -> String {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/services.sh").path
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: script)
-        p.arguments = [command]
+        // `launcher`: run it on another host (`VirtualLAN.launcher(on:)`).
+        p.executableURL = URL(fileURLWithPath: launcher.first ?? script)
+        p.arguments = Array(launcher.dropFirst()) + (launcher.isEmpty ? [] : [script]) + [command] + arguments
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         // A file, not a pipe: a daemon the script leaves behind could hold a pipe open forever.
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("reframe-services-\(UUID().uuidString.prefix(8)).out")

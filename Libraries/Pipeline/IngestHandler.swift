@@ -30,16 +30,72 @@ public struct IngestHandler: StageHandler {
         }
     }
 
+    /// What an HTTP submission created: the job's id and plan, and whether the job already existed
+    /// (a retry with the same idempotency key) rather than being created now.
+    public struct Submission: Sendable {
+        public let id: String
+        public let plan: JobPlan
+        /// `running` for a new job; a replayed one's state now.
+        public let state: JobState
+        public let replayed: Bool
+    }
+
     /// Creates a job from an HTTP request (`POST /v1/jobs`) through the same code as the AMQP ingest,
-    /// then publishes its extract messages as the worker would. Throws `SpecError` (nothing recorded:
-    /// the client reads the reason in the response) or a store or bus fault.
-    public static func submit(specBody: [UInt8], tenant: String, context: StageContext) async throws -> (id: String, plan: JobPlan) {
-        let id = UUID().uuidString.lowercased()
-        guard let plan = try await accept(id: id, specBody: specBody, tenant: tenant, context: context) else {
-            throw StoreError.corrupt("job \(id) exists without a plan")
+    /// then publishes its extract messages as the worker would. `id` is the caller's (one derived from
+    /// an idempotency key) or a fresh one. Throws `SpecError` (nothing recorded: the client reads the
+    /// reason in the response), `IdempotencyConflict`, or a store or bus fault.
+    ///
+    /// No broker redelivers an HTTP request, so the job is marked "submitting" from before its record
+    /// until its last extract message is out: a retry with the same id, or `requeueStalled` on any
+    /// Ingest, finishes queueing a job whose Ingest stopped in between. Publishing twice is safe: the
+    /// stages drop work already done (DESIGN.md §6).
+    public static func submit(specBody: [UInt8], tenant: String, id chosen: String? = nil, context: StageContext) async throws -> Submission {
+        let jobs = context.jobs
+        let id = chosen?.lowercased() ?? UUID().uuidString.lowercased()
+        if chosen != nil, let existing = try await jobs.job(id) {
+            let spec = try JobSpec.parse(Data(specBody))
+            guard existing.tenant == tenant, existing.spec == spec, let plan = existing.plan else { throw IdempotencyConflict(id: id) }
+            if try await jobs.isSubmitting(id) { try await queue(id, plan, context: context, why: "a retried submission") }
+            return Submission(id: id, plan: plan, state: existing.state, replayed: true)
+        }
+        try await jobs.noteSubmitting(id)
+        let plan: JobPlan
+        do {
+            guard let accepted = try await accept(id: id, specBody: specBody, tenant: tenant, context: context) else {
+                throw StoreError.corrupt("job \(id) exists without a plan")
+            }
+            plan = accepted
+        } catch {
+            // Nothing was recorded (a refused spec) or nothing usable: no queueing to finish.
+            try? await jobs.clearSubmitting(id)
+            throw error
         }
         for message in extractMessages(plan) { try await context.publish(message) }
-        return (id, plan)
+        try await jobs.clearSubmitting(id)
+        return Submission(id: id, plan: plan, state: .running, replayed: false)
+    }
+
+    /// Publishes the extract messages of HTTP submissions marked at least `age` seconds ago and never
+    /// finished (their Ingest stopped between recording and queueing them); returns their ids.
+    @discardableResult
+    public static func requeueStalled(olderThan age: Double, context: StageContext) async throws -> [String] {
+        var requeued: [String] = []
+        for id in try await context.jobs.stalledSubmissions(olderThan: age) {
+            guard let record = try await context.jobs.job(id), record.state == .running, let plan = record.plan else {
+                // Refused, cancelled or gone meanwhile: nothing to queue.
+                try await context.jobs.clearSubmitting(id)
+                continue
+            }
+            try await queue(id, plan, context: context, why: "its submission stopped before its work was queued")
+            requeued.append(id)
+        }
+        return requeued
+    }
+
+    private static func queue(_ id: String, _ plan: JobPlan, context: StageContext, why: String) async throws {
+        context.logger.warning("queueing the job's extract messages again: \(why)", metadata: ["job": "\(id)", "segments": "\(plan.segments.count)"])
+        for message in extractMessages(plan) { try await context.publish(message) }
+        try await context.jobs.clearSubmitting(id)
     }
 
     /// Validates, plans and records job `id` (owned by `tenant`, nil for AMQP submissions) and returns
@@ -123,4 +179,11 @@ public struct IngestHandler: StageHandler {
     static func extractMessages(_ plan: JobPlan) -> [StageMessage] {
         plan.segments.map { StageMessage(jobId: plan.jobId, stage: .extract, segment: $0.index, next: plan.hopsAfterExtract) }
     }
+}
+
+/// An idempotency key used again for a different request (another spec): the job it names is not
+/// this request's.
+public struct IdempotencyConflict: Error, CustomStringConvertible, Sendable {
+    public let id: String
+    public var description: String { "this Idempotency-Key already created job \(id) from another spec; use a new key for a new job" }
 }

@@ -32,9 +32,13 @@ public struct ServiceConfiguration: Sendable {
     /// turns them off, so several services on one host do not fight over one port. Containers set it
     /// (compose and the manifests give each stage its own, 9091–9095).
     public var metricsPort = 0
-    /// `REFRAME_METRICS_HOST`: the address that port binds to (all interfaces, for containers).
-    public var metricsHost = "0.0.0.0"
+    /// `REFRAME_METRICS_HOST`: the address that port binds to. Loopback unless asked, as the
+    /// endpoint has no authentication; the container image sets 0.0.0.0.
+    public var metricsHost = "127.0.0.1"
     public var settings = StageSettings()
+    /// `REFRAME_SUBMIT_RECOVERY_SECONDS`: how long an HTTP submission may stay recorded but not
+    /// queued before an Ingest queues it (its own Ingest stopped in between; `SubmissionRecovery`).
+    public var submitRecoverySeconds: Double = 30
 
     public static let defaultHTTPPort = 8080
 
@@ -82,6 +86,12 @@ public struct ServiceConfiguration: Sendable {
             guard let seconds = Double(v), seconds >= 0, seconds <= 3600 else { throw ConfigurationError("REFRAME_RETRY_WINDOW_SECONDS must be a number in [0, 3600]") }
             c.settings.transientRetryWindow = seconds
         }
+        if let v = env[.submitRecovery] {
+            guard let seconds = Double(v), seconds >= 1, seconds <= 86_400 else {
+                throw ConfigurationError("REFRAME_SUBMIT_RECOVERY_SECONDS must be a number in [1, 86400]")
+            }
+            c.submitRecoverySeconds = seconds
+        }
         if let v = env[.inFlightMB] {
             guard let mb = Int64(v), mb > 0 else { throw ConfigurationError("REFRAME_INFLIGHT_MB must be a positive integer") }
             c.settings.jobInFlightBudget = mb << 20
@@ -124,6 +134,7 @@ extension ServiceConfiguration {
         case chunkFrames = "REFRAME_CHUNK_FRAMES"
         case finalizeLease = "REFRAME_FINALIZE_LEASE_SECONDS"
         case retryWindow = "REFRAME_RETRY_WINDOW_SECONDS"
+        case submitRecovery = "REFRAME_SUBMIT_RECOVERY_SECONDS"
         case inFlightMB = "REFRAME_INFLIGHT_MB"
         case httpPort = "REFRAME_HTTP_PORT"
         case httpHost = "REFRAME_HTTP_HOST"

@@ -6,5 +6,6 @@ import Pipeline
 // and fans out extract messages. The HTTP API and the metrics endpoint share the workers' lifecycle.
 await ServiceMain.run(IngestHandler(), peers: { context, config in
     try MetricsEndpoint.peers(context, config)
-        + [try APIServer.make(context: context, configuration: try APIConfiguration.fromEnvironment(service: config), logger: context.logger)]
+        + [try APIServer.make(context: context, configuration: try APIConfiguration.fromEnvironment(service: config), logger: context.logger),
+           SubmissionRecovery(context: context, age: config.submitRecoverySeconds)]
 })

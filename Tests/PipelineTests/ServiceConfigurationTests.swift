@@ -28,12 +28,12 @@ final class ServiceConfigurationTests: XCTestCase {
         let defaults = try ServiceConfiguration.fromEnvironment(base)
         XCTAssertEqual(defaults.httpPort, 8080)
         XCTAssertEqual(defaults.metricsPort, 0, "off unless asked: five services on one host would fight over one port")
-        XCTAssertEqual(defaults.metricsHost, "0.0.0.0")
+        XCTAssertEqual(defaults.metricsHost, "127.0.0.1", "loopback unless asked: the container image asks for all interfaces")
         let set = try ServiceConfiguration.fromEnvironment(base.merging([
-            "REFRAME_HTTP_PORT": "18080", "REFRAME_METRICS_PORT": "9464", "REFRAME_METRICS_HOST": "127.0.0.1"]) { $1 })
+            "REFRAME_HTTP_PORT": "18080", "REFRAME_METRICS_PORT": "9464", "REFRAME_METRICS_HOST": "0.0.0.0"]) { $1 })
         XCTAssertEqual(set.httpPort, 18080)
         XCTAssertEqual(set.metricsPort, 9464)
-        XCTAssertEqual(set.metricsHost, "127.0.0.1")
+        XCTAssertEqual(set.metricsHost, "0.0.0.0")
         XCTAssertEqual(try ServiceConfiguration.fromEnvironment(base.merging(["REFRAME_HTTP_PORT": "0"]) { $1 }).httpPort, 0, "0: any free port")
         for (name, value) in [("REFRAME_HTTP_PORT", "65536"), ("REFRAME_HTTP_PORT", "-1"), ("REFRAME_METRICS_PORT", "65536"),
                               ("REFRAME_METRICS_PORT", "-1"), ("REFRAME_METRICS_PORT", "http"), ("REFRAME_METRICS_HOST", "a b"),

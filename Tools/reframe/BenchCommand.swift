@@ -7,7 +7,7 @@ import Store
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmarks that print figures against a reference run in the same invocation.",
-                                                    subcommands: [BenchPipeline.self, BenchUpscale.self, BenchInterpolate.self, BenchFaults.self, BenchMedia.self])
+                                                    subcommands: [BenchPipeline.self, BenchUpscale.self, BenchInterpolate.self, BenchFaults.self, BenchMedia.self, BenchAPI.self])
 }
 
 /// `reframe bench pipeline`: Lanczos upscale of one file through (a) the distributed services, one
