@@ -133,6 +133,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "AMQP", "Redis", "TestSupport", .product(name: "Yams", package: "Yams")], path: "Tests/PipelineTests"),
         .testTarget(name: "IntegrationTests", dependencies: ["Pipeline", "AMQP", "Redis", "TestSupport",
                                                             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                            .product(name: "Crypto", package: "swift-crypto"),
                                                             .product(name: "NIOCore", package: "swift-nio"),
                                                             .product(name: "NIOHTTP1", package: "swift-nio")], path: "Tests/IntegrationTests"),
     ]

@@ -17,3 +17,5 @@ fi
 command -v swift >/dev/null || { echo "setup: swift is not on PATH" >&2; exit 1; }
 # The deployment checks' Python tools (pinned wheels, SHA-256 checked; a no-op when cached).
 "$(dirname "$0")/deploy-checks.sh" install
+# The API fuzzer (schemathesis; pinned wheels, SHA-256 checked; a no-op when cached).
+"$(dirname "$0")/api-fuzz.sh" install

@@ -20,6 +20,12 @@ struct APIProblem: Error, CustomStringConvertible, Sendable {
 
     /// The response: `type` is about:blank, so `title` is the status phrase (RFC 9457 §4.2.1).
     func response(instance: String?) -> (HTTPResponse, HTTPBody) {
+        let (head, document) = document(instance: instance)
+        return (head, HTTPBody(document))
+    }
+
+    /// The response head and the document's bytes.
+    func document(instance: String?) -> (HTTPResponse, Data) {
         let document = Components.Schemas.Problem(_type: "about:blank", title: status.reasonPhrase, status: status.code,
                                                   detail: detail, instance: instance)
         let encoder = JSONEncoder()
@@ -27,6 +33,6 @@ struct APIProblem: Error, CustomStringConvertible, Sendable {
         let body = (try? encoder.encode(document)) ?? Data()
         var fields = headers
         fields[.contentType] = Self.contentType
-        return (HTTPResponse(status: status, headerFields: fields), HTTPBody(body))
+        return (HTTPResponse(status: status, headerFields: fields), body)
     }
 }

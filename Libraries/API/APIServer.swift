@@ -17,9 +17,11 @@ public enum APIServer {
             RawHeaderMiddleware(),
             ProblemMiddleware(logger: logger),
             AuthMiddleware(tokens: configuration.tokens, limiter: RateLimiter()),
-            BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes),
+            BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes, streamed: [UploadWriter.operationID: configuration.maxUploadBytes]),
         ]
-        try JobAPI(context: context).registerHandlers(on: router, middlewares: middlewares)
+        let operations = OperationTable(router)
+        try JobAPI(context: context).registerHandlers(on: operations, middlewares: middlewares)
+        router.add(middleware: UnroutedMiddleware(routes: operations.routes))
         return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
                            logger: logger)
     }

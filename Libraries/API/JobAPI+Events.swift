@@ -8,6 +8,15 @@ extension JobAPI {
     /// second shows every change without loading the store per watcher.
     static let eventInterval: UInt64 = 500_000_000
 
+    /// Dates as in every other answer (ISO 8601, as the contract says); the runtime's default
+    /// encoder would write seconds since 2001.
+    static var eventEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+
     /// Progress as server-sent events, ending with the job: a client needs no polling loop and
     /// knows the job ended when the stream does.
     func jobEvents(_ input: Operations.JobEvents.Input) async throws -> Operations.JobEvents.Output {
@@ -36,7 +45,7 @@ extension JobAPI {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
-        return .ok(.init(body: .textEventStream(HTTPBody(events.asEncodedServerSentEventsWithJSONData(), length: .unknown,
-                                                         iterationBehavior: .single))))
+        return .ok(.init(body: .textEventStream(HTTPBody(events.asEncodedServerSentEventsWithJSONData(encoder: Self.eventEncoder),
+                                                         length: .unknown, iterationBehavior: .single))))
     }
 }

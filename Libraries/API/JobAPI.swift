@@ -25,6 +25,7 @@ struct JobAPI: APIProtocol {
         guard case .json(let spec) = input.body else { throw APIProblem(.unsupportedMediaType, "send the job spec as application/json") }
         let body = Array(try JSONEncoder().encode(spec))
         let tenant = try RequestTenant.required()
+        try refuseForeignUploads(body, tenant: tenant)
         let chosen = try input.headers.idempotencyKey.map { try IdempotencyKey.jobId(tenant: tenant, key: $0) }
         do {
             let job = try await IngestHandler.submit(specBody: body, tenant: tenant, id: chosen, context: context)
@@ -67,6 +68,17 @@ struct JobAPI: APIProtocol {
         guard let updated = try await context.jobs.job(record.id) else { throw missing(input.path.id) }
         let progress = try await JobProgress.load(updated, jobs: context.jobs)
         return .ok(.init(body: .json(view.job(updated, progress: progress))))
+    }
+
+    /// A job may read and write only its own tenant's uploads. A spec that does not parse is left to
+    /// the ingest, which says what is wrong with it.
+    func refuseForeignUploads(_ body: [UInt8], tenant: String) throws {
+        guard let spec = try? JobSpec.parse(Data(body)) else { return }
+        for (field, path) in [("source", spec.source as String?), ("output", spec.output)] {
+            if let path, UploadArea.isForeign(path, tenant: tenant) {
+                throw APIProblem(.forbidden, "'\(field)' \(path) is in another tenant's upload folder; use your own uploads/\(tenant)/")
+            }
+        }
     }
 
     /// The job, when it exists and belongs to the caller's tenant (jobs submitted over AMQP have none).

@@ -16,7 +16,9 @@ struct ProblemMiddleware: ServerMiddleware {
         } catch {
             let problem = Self.problem(for: error)
             if problem.status.kind == .serverError {
-                logger.error("request failed", metadata: ["operation": "\(operationID)", "error": "\(error)"])
+                // The underlying error only: a ServerError's description holds the request's headers, bearer token included.
+                let cause = (error as? ServerError).map { "\($0.underlyingError)" } ?? "\(error)"
+                logger.error("request failed", metadata: ["operation": "\(operationID)", "error": "\(cause)"])
             }
             let (response, document) = problem.response(instance: request.path)
             return (response, document)

@@ -1,3 +1,4 @@
+import Core
 import Crypto
 import Foundation
 
@@ -27,6 +28,10 @@ public struct TokenRegistry: Sendable {
             let hash = words[0].lowercased()
             guard words.count == 2 || words.count == 3, hash.count == 64, hash.allSatisfy(\.isHexDigit) else {
                 throw APIConfigurationError("\(path):\(n + 1): expected '<sha256-hex> <tenant> [requests-per-second]'")
+            }
+            // The tenant names its upload folder (UploadArea), so it must be a safe folder name.
+            guard UploadArea.isUsableTenant(words[1]) else {
+                throw APIConfigurationError("\(path):\(n + 1): tenant '\(words[1])' may hold only letters, digits, '.', '_' and '-'")
             }
             var rate = defaultRate
             if words.count == 3 {

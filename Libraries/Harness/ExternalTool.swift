@@ -17,6 +17,18 @@ public enum ExternalTool {
 
     /// Runs `tool` to its end and returns both outputs (a tool may succeed and still complain).
     public static func runCapturing(_ tool: String, _ arguments: [String]) throws -> (output: String, errors: String) {
+        let ran = try runToEnd(tool, arguments)
+        guard ran.status == 0 else {
+            throw Failure(command: ([tool] + arguments).joined(separator: " "), status: ran.status, errors: ran.errors)
+        }
+        return (ran.output, ran.errors)
+    }
+
+    /// Runs `tool` to its end and returns its exit status and both outputs, whatever the status
+    /// (a checker's report is on its standard output when it fails, too).
+    /// `environment` is added to this process's own.
+    public static func runToEnd(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> (status: Int32, output: String, errors: String) {
         let p = Process(), out = Pipe()
         // Errors go to a file: a tool that filled a second pipe while we drained the first would block.
         let errorsPath = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString).err").path
@@ -26,16 +38,13 @@ public enum ExternalTool {
         defer { try? err.close(); unlink(errorsPath) }
         p.executableURL = URL(fileURLWithPath: tool)
         p.arguments = arguments
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.standardOutput = out
         p.standardError = err
         try p.run()
         let output = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         let errors = FileManager.default.contents(atPath: errorsPath) ?? Data()
-        let errorText = String(decoding: errors, as: UTF8.self)
-        guard p.terminationStatus == 0 else {
-            throw Failure(command: ([tool] + arguments).joined(separator: " "), status: p.terminationStatus, errors: errorText)
-        }
-        return (String(decoding: output, as: UTF8.self), errorText)
+        return (p.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
     }
 }

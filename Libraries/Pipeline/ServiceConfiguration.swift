@@ -140,6 +140,7 @@ extension ServiceConfiguration {
         case httpHost = "REFRAME_HTTP_HOST"
         case apiTokens = "REFRAME_API_TOKENS"
         case apiMaxBody = "REFRAME_API_MAX_BODY"
+        case apiMaxUpload = "REFRAME_API_MAX_UPLOAD"
         case apiRate = "REFRAME_API_RATE"
         case metricsPort = "REFRAME_METRICS_PORT"
         case metricsHost = "REFRAME_METRICS_HOST"

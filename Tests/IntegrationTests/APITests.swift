@@ -23,9 +23,13 @@ final class APITests: XCTestCase {
         o.frames = 60
         o.keyframeInterval = 30
         try SyntheticClip.write(path: "\(dir)/clip.mp4", options: o)
-        cluster = try ServiceCluster(mediaRoot: dir, extraEnvironment: ["REFRAME_SEGMENT_SECONDS": "1", "REFRAME_CHUNK_FRAMES": "10"])
+        cluster = try ServiceCluster(mediaRoot: dir, extraEnvironment: ["REFRAME_SEGMENT_SECONDS": "1", "REFRAME_CHUNK_FRAMES": "10",
+                                                                     "REFRAME_API_MAX_UPLOAD": String(Self.uploadLimit)])
         try await awaitReady()
     }
+
+    /// Small, so the upload tests can pass it quickly; the clip fits well below it.
+    static let uploadLimit = 4 << 20
 
     override func tearDown() {
         cluster?.stop()
@@ -171,6 +175,7 @@ final class APITests: XCTestCase {
         let last = try XCTUnwrap(events.last?.split(separator: "\n").first { $0.hasPrefix("data:") }?.dropFirst(5))
         let final = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
         XCTAssertEqual(final["state"] as? String, "done", "the stream ends with the job: \(final)")
+        XCTAssertNotNil((final["created"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) }, "dates as in GET /v1/jobs/{id}: \(final)")
         assertProblem(try await call(.GET, "/v1/jobs/\(id)/events", tenant: "beta"), 403)
         let done = try await waitForState(id, ["done", "failed", "cancelled"])
         XCTAssertEqual(done.json["state"] as? String, "done", done.text)
