@@ -14,15 +14,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUIREMENTS=scripts/api-fuzz/requirements.txt
-DIGEST=$(sha256sum "$REQUIREMENTS" | cut -c1-16)
-TOOLS=${REFRAME_FUZZ_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/reframe/api-fuzz-$DIGEST}
-if [ ! -f "$TOOLS/.installed" ]; then
-  rm -rf "$TOOLS.partial"
-  python3 -m pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
-    --require-hashes --target "$TOOLS.partial" -r "$REQUIREMENTS"
-  touch "$TOOLS.partial/.installed"
-  rm -rf "$TOOLS" && mv "$TOOLS.partial" "$TOOLS"
-fi
+# shellcheck source=lib/pinned-wheels.sh
+. scripts/lib/pinned-wheels.sh
+pinned_wheels "$REQUIREMENTS" api-fuzz "${REFRAME_FUZZ_TOOLS:-}"
+TOOLS=$PINNED_WHEELS
 [ "${1:-}" = install ] && exit 0
 [ $# -ge 2 ] || { echo "usage: $0 install | BASE_URL TOKEN [schemathesis run arguments]" >&2; exit 2; }
 URL=$1 TOKEN=$2

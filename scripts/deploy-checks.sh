@@ -8,14 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUIREMENTS=scripts/deploy-checks/requirements.txt
-DIGEST=$(sha256sum "$REQUIREMENTS" | cut -c1-16)
-TOOLS=${REFRAME_DEPLOY_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/reframe/deploy-checks-$DIGEST}
-if [ ! -f "$TOOLS/.installed" ]; then
-  rm -rf "$TOOLS.partial"
-  python3 -m pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
-    --require-hashes --target "$TOOLS.partial" -r "$REQUIREMENTS"
-  touch "$TOOLS.partial/.installed"
-  rm -rf "$TOOLS" && mv "$TOOLS.partial" "$TOOLS"
-fi
+# shellcheck source=lib/pinned-wheels.sh
+. scripts/lib/pinned-wheels.sh
+pinned_wheels "$REQUIREMENTS" deploy-checks "${REFRAME_DEPLOY_TOOLS:-}"
+TOOLS=$PINNED_WHEELS
 [ "${1:-}" = install ] && exit 0
 REFRAME_DEPLOY_TOOLS=$TOOLS PYTHONPATH=$TOOLS exec python3 scripts/deploy-checks/validate.py
