@@ -43,4 +43,14 @@ final class ServiceConfigurationTests: XCTestCase {
             }
         }
     }
+
+    func testSubmitRecoveryAge() throws {
+        XCTAssertEqual(try ServiceConfiguration.fromEnvironment(base).submitRecoverySeconds, 30)
+        XCTAssertEqual(try ServiceConfiguration.fromEnvironment(base.merging(["REFRAME_SUBMIT_RECOVERY_SECONDS": "2.5"]) { $1 }).submitRecoverySeconds, 2.5)
+        for value in ["0", "-1", "86401", "soon"] {
+            XCTAssertThrowsError(try ServiceConfiguration.fromEnvironment(base.merging(["REFRAME_SUBMIT_RECOVERY_SECONDS": value]) { $1 })) { error in
+                XCTAssertTrue("\(error)".contains("REFRAME_SUBMIT_RECOVERY_SECONDS"), "\(error)")
+            }
+        }
+    }
 }
