@@ -12,9 +12,9 @@ public enum Keys {
     /// An encoded segment made by the Assembler from one chunk.
     public static func encoded(_ id: String, chunk: Int) -> String { "reframe:frames:\(id):encoded:\(chunk)" }
     public static func inFlight(_ id: String) -> String { "reframe:inflight:\(id)" }
-    /// An HTTP submission recorded but whose extract messages may not be published yet (value: when
-    /// it began, Unix seconds). `submitting("")` is the prefix of them all.
-    public static func submitting(_ id: String) -> String { "reframe:submitting:\(id)" }
+    /// Hash of the HTTP submissions recorded but whose extract messages may not be published yet:
+    /// job id → when it began (Unix seconds).
+    public static let submitting = "reframe:submitting"
     public static let clusterInFlight = "reframe:inflight"
     /// One tenant's job ids by creation time (Unix seconds), for the API's listing.
     public static func tenantJobs(_ tenant: String) -> String { "reframe:tenant:\(tenant):jobs" }

@@ -88,23 +88,22 @@ public struct JobStore: Sendable {
     /// Marks job `id` as about to be recorded with its extract messages not yet published. An HTTP
     /// submission has no broker redelivery to cover a crash between the two; the mark lets another
     /// Ingest finish the job's queueing (`IngestHandler.requeueStalled`). Set before the record,
-    /// cleared once every message is published; it expires after a week in any case.
+    /// cleared once every message is published (or by the recovery, once the record is gone). One
+    /// hash holds all marks, so the recovery reads them without scanning the keyspace.
     public func noteSubmitting(_ id: String) async throws {
-        try await kv.set(Keys.submitting(id), Array(String(Int(Date().timeIntervalSince1970)).utf8), ttl: 7 * 86_400)
+        try await kv.hashSet(Keys.submitting, [id: Array(String(Int(Date().timeIntervalSince1970)).utf8)])
     }
 
-    public func clearSubmitting(_ id: String) async throws { try await kv.delete([Keys.submitting(id)]) }
+    public func clearSubmitting(_ id: String) async throws { try await kv.hashDelete(Keys.submitting, [id]) }
 
-    public func isSubmitting(_ id: String) async throws -> Bool { try await kv.countExisting([Keys.submitting(id)]) > 0 }
+    public func isSubmitting(_ id: String) async throws -> Bool { try await kv.hashGet(Keys.submitting, id) != nil }
 
-    /// Ids of the submissions marked at least `age` seconds ago (a scan: for the periodic recovery).
+    /// Ids of the submissions marked at least `age` seconds ago.
     public func stalledSubmissions(olderThan age: Double) async throws -> [String] {
-        let prefix = Keys.submitting("")
-        let keys = try await kv.keys(prefix: prefix)
         let now = Date().timeIntervalSince1970
-        return zip(keys, try await kv.getMany(keys)).compactMap { key, value in
-            guard let value, let started = Double(String(decoding: value, as: UTF8.self)), now - started >= age else { return nil }
-            return String(key.dropFirst(prefix.count))
+        return try await kv.hashGetAll(Keys.submitting).compactMap { id, value in
+            guard let started = Double(String(decoding: value, as: UTF8.self)), now - started >= age else { return nil }
+            return id
         }
     }
 

@@ -200,6 +200,8 @@ final class APITests: XCTestCase {
         assertProblem(try await call(.GET, "/v1/jobs/\(amqpId)"), 403)
         XCTAssertEqual(try MediaChecks.differingFrames("\(dir)/http.mp4", from: "\(dir)/amqp.mp4"), [])
         XCTAssertEqual(try MediaChecks.summary("\(dir)/http.mp4").frameTimes.count, 60)
+        XCTAssertGreaterThan(try MediaChecks.worstPSNRAgainstFFmpegLanczos("\(dir)/http.mp4", source: "\(dir)/clip.mp4", factor: 2), 35,
+                             "and both are FFmpeg's Lanczos pictures")
 
         // The output, whole and in ranges.
         let file = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/http.mp4"))

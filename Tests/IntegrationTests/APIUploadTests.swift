@@ -101,6 +101,8 @@ extension APITests {
         let done = try await waitForState(id, ["done", "failed", "cancelled"])
         XCTAssertEqual(done.json["state"] as? String, "done", done.text)
         XCTAssertEqual(try MediaChecks.summary("\(dir)/from-upload.mp4").frameCount, 60)
+        XCTAssertGreaterThan(try MediaChecks.worstPSNRAgainstFFmpegLanczos("\(dir)/from-upload.mp4", source: "\(dir)/\(stored.name)", factor: 2), 35,
+                             "the uploaded clip's pictures, upscaled as FFmpeg's Lanczos does")
 
         // Another tenant may neither read nor write alpha's uploads; its own land in its own folder.
         assertProblem(try await call(.POST, "/v1/jobs", tenant: "beta", body: try spec(source: stored.name, output: "b.mp4")), 403,

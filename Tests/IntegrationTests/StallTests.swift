@@ -23,10 +23,7 @@ final class StallTests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = try MediaChecks.temporaryDirectory("stall")
-        var o = SyntheticClip.Options()
-        o.frames = 120
-        o.keyframeInterval = 30
-        try SyntheticClip.write(path: "\(dir)/clip.mp4", options: o)
+        try MediaChecks.writeClip("\(dir)/clip.mp4", frames: 120, keyframeInterval: 30)
         cluster = try ServiceCluster(mediaRoot: dir, extraEnvironment: Self.environment, logDirectory: "\(dir)/logs")
     }
 

@@ -85,6 +85,29 @@ public enum MediaChecks {
         frames.map { combing($0) }.reduce(0, +) / Double(max(frames.count, 1))
     }
 
+    /// A synthetic test clip (SyntheticClip's pattern and tone) of `frames` frames.
+    public static func writeClip(_ path: String, frames: Int, keyframeInterval: Int) throws {
+        var o = SyntheticClip.Options()
+        o.frames = frames
+        o.keyframeInterval = keyframeInterval
+        try SyntheticClip.write(path: path, options: o)
+    }
+
+    /// The worst luma PSNR of `output`'s frames 0, `every`, 2·`every`, … against FFmpeg's own
+    /// `scale=iw*factor:ih*factor:flags=lanczos` of `source`, an independent reference for a Lanczos
+    /// upscale (`every` 2 skips the frames a ×2 interpolation added). Fails when the counts disagree.
+    public static func worstPSNRAgainstFFmpegLanczos(_ output: String, source: String, factor: Int, every: Int = 1) throws -> Double {
+        let reference = output + ".ffmpeg-lanczos.mkv"
+        defer { try? FileManager.default.removeItem(atPath: reference) }
+        try run("/usr/bin/ffmpeg", ["-v", "error", "-y", "-i", source, "-vf", "scale=iw*\(factor):ih*\(factor):flags=lanczos",
+                                    "-c:v", "ffv1", "-pix_fmt", "yuv420p", "-an", reference])
+        let (ours, theirs) = (try frames(output), try frames(reference))
+        guard ours.count == every * theirs.count else {
+            throw ServiceCluster.Failure.notConfigured("\(output): \(ours.count) frames, FFmpeg's reference ×\(every): \(every * theirs.count)")
+        }
+        return try theirs.enumerated().map { try PictureQuality.psnr(ours[every * $0.offset], $0.element) }.min() ?? .infinity
+    }
+
     /// A fresh temporary directory for one test.
     public static func temporaryDirectory(_ name: String) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("reframe-\(name)-\(UUID().uuidString.prefix(8))").path
